@@ -1,0 +1,340 @@
+"""The canonical chain of one node: build, validate, import and read blocks.
+
+Everything here is synchronous and deterministic given the store and the inputs;
+the asyncio runner is the only caller that knows about time and sockets.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import rlp
+from eth_utils import keccak
+
+from chain.consensus import block_encoding as qbft
+from chain.errors import InvalidBlock, StorageCorrupted, TransactionRejected
+from chain.execution import blocks, engine
+from chain.execution.engine import ExecutionOutcome, TransactionInvalidInBlock
+from chain.execution.genesis import build_genesis
+from chain.execution.transactions import DecodedTransaction, decode_transaction
+from chain.genesis import GenesisSpec
+from chain.storage.lmdb_store import BlockRecord, LmdbStore, StoredLog, StoredReceipt
+
+EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+# Roles in the Permissioning contract (slot 0: mapping(address => uint8) accountRole).
+ROLE_NONE = 0
+PERMISSIONING = "permissioning"
+MAX_FUTURE_SECONDS = 15  # a block timestamp this far ahead of our clock is refused
+
+
+def role_slot(address: bytes) -> int:
+    return int.from_bytes(keccak(address.rjust(32, b"\x00") + (0).to_bytes(32, "big")), "big")
+
+
+def node_slot(node_id: bytes) -> int:
+    return int.from_bytes(keccak(node_id + (1).to_bytes(32, "big")), "big")
+
+
+@dataclass(frozen=True)
+class BuiltBlock:
+    header_rlp: bytes  # round set, no seals
+    block_hash: bytes
+    outcome: ExecutionOutcome
+    excluded: tuple[tuple[bytes, str], ...]  # (tx hash, why) left out while building
+
+
+class Chain:
+    def __init__(self, store: LmdbStore, genesis: GenesisSpec) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.permissioning = genesis.system_contracts.get(PERMISSIONING)
+        self._headers: OrderedDict[bytes, blocks.Header] = OrderedDict()
+        self._executed: OrderedDict[bytes, ExecutionOutcome] = OrderedDict()
+        self._open()
+
+    # --- opening --------------------------------------------------------------
+
+    def _open(self) -> None:
+        built = build_genesis(self.genesis)
+        genesis_rlp = blocks.encode_header(built.header)
+        genesis_hash = qbft.block_hash(genesis_rlp)
+        stored = self.store.genesis_hash()
+        if stored is None:
+            self.store.commit_block(
+                BlockRecord(
+                    number=0,
+                    hash=genesis_hash,
+                    header_rlp=genesis_rlp,
+                    transactions=(),
+                    transaction_hashes=(),
+                    receipts=(),
+                    state_changes=built.state_changes,
+                ),
+                genesis=True,
+            )
+        elif stored != genesis_hash:
+            raise StorageCorrupted(
+                f"data directory holds a chain with genesis {stored.hex()}, "
+                f"but the genesis file gives {genesis_hash.hex()}; use another data directory"
+            )
+        head = self.store.head()
+        if head is None:
+            raise StorageCorrupted("data directory has a genesis but no head")
+        self.head_number, self.head_hash = head
+        self.head = self.header_by_hash(self.head_hash)
+        if self.head is None:
+            raise StorageCorrupted("head header is missing")
+
+    # --- headers --------------------------------------------------------------
+
+    def header_by_hash(self, block_hash: bytes) -> blocks.Header | None:
+        header = self._headers.get(block_hash)
+        if header is not None:
+            return header
+        data = self.store.header_rlp(block_hash)
+        if data is None:
+            return None
+        header = blocks.decode_header(data)
+        self._headers[block_hash] = header
+        if len(self._headers) > 4096:
+            self._headers.popitem(last=False)
+        return header
+
+    def header_by_number(self, number: int) -> blocks.Header | None:
+        block_hash = self.store.canonical_hash(number)
+        return None if block_hash is None else self.header_by_hash(block_hash)
+
+    def prev_hashes(self, parent_number: int) -> list[bytes]:
+        """Hashes of blocks parent, parent-1, ... (at most 256), for BLOCKHASH."""
+        result = []
+        for number in range(parent_number, max(-1, parent_number - 256), -1):
+            block_hash = self.store.canonical_hash(number)
+            if block_hash is None:
+                break
+            result.append(block_hash)
+        return result
+
+    def validators_after(self, header: blocks.Header) -> tuple[bytes, ...]:
+        """The validator set of the block after ``header``.
+
+        Votes in headers change it from issue 3 on; until then it is constant.
+        """
+        return qbft.QbftExtraData.decode(bytes(header.extra_data)).validators
+
+    def validators_at(self, number: int) -> tuple[bytes, ...]:
+        header = self.header_by_number(number)
+        if header is None:
+            raise KeyError(number)
+        return qbft.QbftExtraData.decode(bytes(header.extra_data)).validators
+
+    # --- permissions ------------------------------------------------------------
+
+    def permitted_role(self, reader: engine.AccountReader, address: bytes) -> int:
+        if self.permissioning is None:
+            return 1  # a chain without a permissioning contract is open
+        return reader.storage(self.permissioning, role_slot(address))
+
+    def reader_at(self, header: blocks.Header) -> engine.AccountReader:
+        return engine.AccountReader(header, self.store)
+
+    # --- building ----------------------------------------------------------------
+
+    def build_block(
+        self,
+        candidates: Sequence[DecodedTransaction],
+        *,
+        coinbase: bytes,
+        timestamp: int,
+        round_number: int,
+        max_retries: int = 64,
+    ) -> BuiltBlock:
+        """Execute ``candidates`` (pool order) on the head; drop any that cannot apply."""
+        parent = self.head
+        validators = self.validators_after(parent)
+        extra = qbft.QbftExtraData(
+            vanity=b"\x00" * 32, validators=validators, vote=None, round=round_number, seals=()
+        ).encode()
+        template = blocks.child_header(
+            parent,
+            self.head_hash,
+            coinbase=coinbase,
+            timestamp=timestamp,
+            extra_data=extra,
+            gas_limit=parent.gas_limit,
+        )
+        reader = self.reader_at(parent)
+        excluded: list[tuple[bytes, str]] = []
+        chosen: list[DecodedTransaction] = []
+        gas_left = template.gas_limit
+        for tx in candidates:
+            if self.permitted_role(reader, tx.sender) == ROLE_NONE:
+                excluded.append((tx.hash, "not_permitted"))
+            elif tx.gas > gas_left:
+                excluded.append((tx.hash, "block_full"))
+            else:
+                chosen.append(tx)
+                gas_left -= tx.gas
+        prev = self.prev_hashes(parent.block_number)
+        for _ in range(max_retries):
+            try:
+                outcome = engine.execute_transactions(template, chosen, self.store, self.chain_id, prev)
+                break
+            except TransactionInvalidInBlock as exc:
+                bad = chosen[exc.index]
+                excluded.append((bad.hash, exc.message))
+                # Later transactions of the same sender depend on the bad one's nonce.
+                chosen = [
+                    t for i, t in enumerate(chosen)
+                    if i != exc.index and not (t.sender == bad.sender and t.nonce > bad.nonce)
+                ]
+        else:
+            chosen = []
+            outcome = engine.execute_transactions(template, chosen, self.store, self.chain_id, prev)
+        header_rlp = blocks.encode_header(outcome.header)
+        block_hash = qbft.block_hash(header_rlp)
+        self._remember(block_hash, outcome)
+        return BuiltBlock(header_rlp, block_hash, outcome, tuple(excluded))
+
+    def _remember(self, block_hash: bytes, outcome: ExecutionOutcome) -> None:
+        self._executed[block_hash] = outcome
+        while len(self._executed) > 16:
+            self._executed.popitem(last=False)
+
+    # --- validating ------------------------------------------------------------------
+
+    def validate_header_rules(self, header: blocks.Header, now: float | None) -> qbft.QbftExtraData:
+        """Header rules of QBFT on this chain (not seals); raises InvalidBlock."""
+        parent = self.head
+        if header.block_number != parent.block_number + 1:
+            raise InvalidBlock(f"block number {header.block_number} does not follow head {parent.block_number}")
+        if bytes(header.parent_hash) != self.head_hash:
+            raise InvalidBlock("parent hash is not the current head")
+        try:
+            extra = qbft.QbftExtraData.decode(bytes(header.extra_data))
+        except Exception as exc:
+            raise InvalidBlock(f"extraData is not QBFT extraData: {exc}") from exc
+        if extra.validators != self.validators_after(parent):
+            raise InvalidBlock("extraData validators differ from the set for this height")
+        params = self.genesis.qbft
+        empty = bytes(header.transaction_root) == EMPTY_TRIE_ROOT
+        period = params.empty_block_period if empty else params.block_period
+        if header.timestamp < parent.timestamp + period:
+            kind = "an empty block" if empty else "a block"
+            raise InvalidBlock(
+                f"timestamp {header.timestamp} is too early for {kind}: "
+                f"parent {parent.timestamp} + period {period}"
+            )
+        if now is not None and header.timestamp > now + MAX_FUTURE_SECONDS:
+            raise InvalidBlock(f"timestamp {header.timestamp} is in the future")
+        checks = (
+            (header.difficulty == 1, "difficulty must be 1"),
+            (bytes(header.mix_hash) == qbft.MIX_HASH, "mixHash must be the QBFT constant"),
+            (bytes(header.nonce) == b"\x00" * 8, "nonce must be zero"),
+            (header.base_fee_per_gas == 0, "base fee must be zero"),
+            (header.gas_limit == parent.gas_limit, "gas limit must equal the parent's"),
+            (header.gas_used <= header.gas_limit, "gas used exceeds the gas limit"),
+            (header.blob_gas_used == 0 and header.excess_blob_gas == 0, "blob gas must be zero"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise InvalidBlock(message)
+        return extra
+
+    def execute_for_import(self, header_rlp: bytes, raw_transactions: Sequence[bytes], now: float | None) -> ExecutionOutcome:
+        """Re-execute a block from another node (or a test) and compare with its header."""
+        try:
+            header = blocks.decode_header(header_rlp)
+        except (rlp.DecodingError, rlp.DeserializationError) as exc:
+            raise InvalidBlock(f"header does not decode: {exc}") from exc
+        self.validate_header_rules(header, now)
+        block_hash = qbft.block_hash(header_rlp)
+        cached = self._executed.get(block_hash)
+        if cached is not None:  # same hash: same block apart from round and seals
+            return cached
+        parent = self.head
+        reader = self.reader_at(parent)
+        txs = []
+        for index, raw in enumerate(raw_transactions):
+            try:
+                tx = decode_transaction(raw, self.chain_id)
+            except TransactionRejected as exc:
+                raise InvalidBlock(f"transaction {index}: {exc.message}") from exc
+            if self.permitted_role(reader, tx.sender) == ROLE_NONE:
+                raise InvalidBlock(
+                    f"transaction {index} ({tx.hash.hex()}) is from 0x{tx.sender.hex()}, "
+                    "which is not permitted at this height"
+                )
+            txs.append(tx)
+        template = header.copy(
+            state_root=parent.state_root, transaction_root=EMPTY_TRIE_ROOT,
+            receipt_root=EMPTY_TRIE_ROOT, bloom=0, gas_used=0,
+        )
+        try:
+            outcome = engine.execute_transactions(
+                template, txs, self.store, self.chain_id, self.prev_hashes(parent.block_number)
+            )
+        except TransactionInvalidInBlock as exc:
+            raise InvalidBlock(f"transaction {exc.index} cannot be applied: {exc.message}") from exc
+        got = outcome.header
+        for field in ("state_root", "transaction_root", "receipt_root", "bloom", "gas_used"):
+            if getattr(got, field) != getattr(header, field):
+                raise InvalidBlock(f"{field} does not match the block's execution")
+        self._remember(block_hash, outcome)
+        return outcome
+
+    # --- committing ------------------------------------------------------------
+
+    def commit(self, final_header_rlp: bytes, outcome: ExecutionOutcome) -> BlockRecord:
+        """Store a finalized block (header with seals) and make it the head."""
+        block_hash = qbft.block_hash(final_header_rlp)
+        header = blocks.decode_header(final_header_rlp)
+        receipts = []
+        for executed in outcome.executed:
+            receipt = executed.receipt
+            tx = executed.transaction
+            receipts.append(
+                StoredReceipt(
+                    status=1 if receipt.state_root == b"\x01" else 0,
+                    cumulative_gas_used=receipt.gas_used,
+                    gas_used=executed.gas_used,
+                    effective_gas_price=executed.effective_gas_price,
+                    contract_address=executed.contract_address,
+                    sender=tx.sender,
+                    to=tx.to,
+                    type=tx.type,
+                    logs=tuple(
+                        StoredLog(
+                            address=bytes(log.address),
+                            topics=tuple(int(t).to_bytes(32, "big") for t in log.topics),
+                            data=bytes(log.data),
+                        )
+                        for log in receipt.logs
+                    ),
+                )
+            )
+        record = BlockRecord(
+            number=header.block_number,
+            hash=block_hash,
+            header_rlp=final_header_rlp,
+            transactions=tuple(t.transaction.raw for t in outcome.executed),
+            transaction_hashes=tuple(t.transaction.hash for t in outcome.executed),
+            receipts=tuple(receipts),
+            state_changes=outcome.state_changes,
+        )
+        self.store.commit_block(record)
+        self.head_number, self.head_hash, self.head = header.block_number, block_hash, header
+        self._headers[block_hash] = header
+        self._executed.clear()
+        return record
+
+    def import_block(self, final_header_rlp: bytes, raw_transactions: Sequence[bytes], now: float | None) -> BlockRecord:
+        """Validate header rules, seals and execution, then commit. State is unchanged on error."""
+        outcome = self.execute_for_import(final_header_rlp, raw_transactions, now)
+        try:
+            qbft.validate_finalized_header(final_header_rlp, self.validators_after(self.head))
+        except Exception as exc:
+            raise InvalidBlock(f"commit seals are not valid: {exc}") from exc
+        return self.commit(final_header_rlp, outcome)

@@ -1,0 +1,131 @@
+"""The node process: the only place with an event loop, sockets and a clock.
+
+It opens the store, builds the chain and the node, serves JSON-RPC over HTTP and
+WebSocket, and feeds the QBFT core with ticks; effects come back through the
+driver. SIGINT/SIGTERM stop it cleanly; ``kill -9`` is survived by the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from chain.config import NodeConfig
+from chain.genesis import GenesisSpec, load_genesis
+from chain.keys import load_private_key
+from chain.node.chain import Chain
+from chain.node.driver import ConsensusDriver
+from chain.node.node import Node
+from chain.rpc.server import RpcLimits, create_rpc_app
+from chain.storage.lmdb_store import LmdbStore
+from chain.txpool.config import PoolConfig
+
+log = logging.getLogger("citychain.runner")
+
+TICK_SECONDS = 0.05
+
+
+class DataDirInUse(RuntimeError):
+    pass
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Refuse to open a data directory another live node process holds."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise DataDirInUse(f"data directory {data_dir} is in use by another citychain node") from exc
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+@dataclass
+class RunningNode:
+    node: Node
+    driver: ConsensusDriver
+    http_url: str
+    ws_url: str
+    runner: web.AppRunner
+
+
+def open_node(config: NodeConfig, genesis: GenesisSpec | None = None) -> tuple[Node, bytes]:
+    genesis = genesis or load_genesis(config.genesis)
+    private_key = load_private_key(config.key_file)
+    store = LmdbStore(config.data_dir / "chain")
+    chain = Chain(store, genesis)
+    pool = PoolConfig(
+        max_transactions=config.pool.max_transactions,
+        max_per_sender=config.pool.max_per_sender,
+        max_nonce_gap=config.pool.max_nonce_gap,
+        min_tip=genesis.min_gas_price,
+    )
+    node = Node(chain, pool, max_logs_block_range=config.rpc.max_logs_block_range)
+    return node, private_key
+
+
+async def start(config: NodeConfig) -> RunningNode:
+    node, private_key = open_node(config)
+    driver = ConsensusDriver(node, private_key, now=time.time())
+    limits = RpcLimits(
+        max_request_bytes=config.rpc.max_request_bytes,
+        max_batch_length=config.rpc.max_batch_length,
+    )
+    app = create_rpc_app(node, limits)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    http = web.TCPSite(runner, config.rpc.http_host, config.rpc.http_port)
+    await http.start()
+    ws = web.TCPSite(runner, config.rpc.ws_host, config.rpc.ws_port)
+    await ws.start()
+    http_port = _bound_port(http, config.rpc.http_port)
+    ws_port = _bound_port(ws, config.rpc.ws_port)
+    return RunningNode(
+        node=node,
+        driver=driver,
+        http_url=f"http://{config.rpc.http_host}:{http_port}",
+        ws_url=f"ws://{config.rpc.ws_host}:{ws_port}",
+        runner=runner,
+    )
+
+
+def _bound_port(site: web.TCPSite, configured: int) -> int:
+    server = site._server  # aiohttp keeps the asyncio server here
+    if server is not None and getattr(server, "sockets", None):
+        return int(server.sockets[0].getsockname()[1])
+    return configured
+
+
+async def serve(config: NodeConfig, on_ready: Callable[[RunningNode], None] | None = None) -> None:
+    lock_fd = lock_data_dir(config.data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    running = await start(config)
+    log.info("node %s: JSON-RPC %s and %s", config.name, running.http_url, running.ws_url)
+    if on_ready is not None:
+        on_ready(running)
+    try:
+        while not stop.is_set():
+            running.driver.on_tick(time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+    finally:
+        await running.runner.cleanup()
+        running.node.chain.store.close()
+        os.close(lock_fd)
+        log.info("node %s stopped at block %d", config.name, running.node.head_number())
