@@ -17,7 +17,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 
 from chain.consensus.block_encoding import QbftExtraData
 from chain.execution.genesis import run_constructor
-from chain.genesis import GenesisAccount, GenesisSpec, QbftParams, genesis_to_json
+from chain.genesis import GenesisAccount, GenesisSpec, QbftParams, config_digest, genesis_to_json
 from chain.keys import write_dev_key
 from contracts.artifacts import load_artifact
 
@@ -102,8 +102,10 @@ def make_genesis(
     alloc[PERMISSIONING_ADDRESS] = GenesisAccount(
         balance=0, nonce=1, code=predeploy.runtime_code, storage=predeploy.storage
     )
+    system_contracts = {"permissioning": PERMISSIONING_ADDRESS}
     extra = QbftExtraData(
-        vanity=b"\x00" * 32, validators=tuple(sorted(validators)), vote=None, round=0, seals=()
+        vanity=config_digest(chain_id, qbft, min_gas_price, system_contracts),
+        validators=tuple(sorted(validators)), vote=None, round=0, seals=(),
     ).encode()
     return GenesisSpec(
         chain_id=chain_id,
@@ -113,7 +115,7 @@ def make_genesis(
         qbft=qbft,
         min_gas_price=min_gas_price,
         alloc=alloc,
-        system_contracts={"permissioning": PERMISSIONING_ADDRESS},
+        system_contracts=system_contracts,
         dev_only=dev_only,
     )
 

@@ -146,17 +146,48 @@ def parse_genesis(document: dict[str, Any]) -> GenesisSpec:
     chain_id = _int(config.get("chainId"), "config.chainId")
     if chain_id == 0:
         raise GenesisError("config.chainId: must not be 0")
+    min_gas_price = _int(config.get("minGasPrice", 0), "config.minGasPrice")
+    vanity = QbftExtraData.decode(extra).vanity
+    if vanity != config_digest(chain_id, qbft, min_gas_price, system):
+        raise GenesisError(
+            "extraData: its vanity is not the digest of config; the chain parameters were "
+            "edited after the genesis was made (regenerate the genesis instead)"
+        )
     return GenesisSpec(
         chain_id=chain_id,
         gas_limit=_int(document.get("gasLimit", 30_000_000), "gasLimit"),
         timestamp=_int(document.get("timestamp", 0), "timestamp"),
         extra_data=extra,
         qbft=qbft,
-        min_gas_price=_int(config.get("minGasPrice", 0), "config.minGasPrice"),
+        min_gas_price=min_gas_price,
         alloc=alloc,
         system_contracts=system,
         dev_only=bool(config.get("devOnly", False)),
     )
+
+
+def config_digest(
+    chain_id: int, qbft: QbftParams, min_gas_price: int, system_contracts: dict[str, bytes]
+) -> bytes:
+    """keccak of the chain parameters that are not in any header.
+
+    Genesis extraData carries it as its 32-byte vanity, so the genesis hash binds
+    them: two nodes with different block periods or gas rules cannot share a chain.
+    """
+    from eth_utils import keccak
+
+    canonical = json.dumps(
+        {
+            "chainId": chain_id,
+            "qbft": [qbft.block_period, qbft.empty_block_period, qbft.request_timeout,
+                     qbft.max_round_timeout, qbft.epoch_length],
+            "minGasPrice": min_gas_price,
+            "systemContracts": {k: v.hex() for k, v in sorted(system_contracts.items())},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return keccak(canonical.encode())
 
 
 def load_genesis(path: Path) -> GenesisSpec:

@@ -279,7 +279,7 @@ class Chain:
         except TransactionInvalidInBlock as exc:
             raise InvalidBlock(f"transaction {exc.index} cannot be applied: {exc.message}") from exc
         got = outcome.header
-        for field in ("state_root", "transaction_root", "receipt_root", "bloom", "gas_used"):
+        for field in ("transaction_root", "receipt_root", "gas_used", "bloom", "state_root"):
             if getattr(got, field) != getattr(header, field):
                 raise InvalidBlock(f"{field} does not match the block's execution")
         self._remember(block_hash, outcome)

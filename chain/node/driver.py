@@ -127,8 +127,9 @@ class ConsensusDriver:
             log.info("block %d finalized: 0x%s, %d transactions", record.number, record.hash.hex(), len(record.transactions))
             return NewChainHead(self._chain_head(), now)
         if isinstance(effect, RoundChanged):
-            self.round_changes += 1
-            log.warning("round change at height %d: now round %d", effect.height, effect.round)
+            if effect.round > 0:
+                self.round_changes += 1
+                log.warning("round change at height %d: now round %d", effect.height, effect.round)
             return None
         raise TypeError(f"unknown consensus effect {effect!r}")
 

@@ -1,0 +1,188 @@
+"""The ``citychain`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from chain.config import ConfigError, load_node_config
+from chain.genesis import GenesisError
+
+DEV_FOLDER = "dev"
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING, ERROR")
+def main(log_level: str) -> None:
+    """citychain: a consortium QBFT chain and trust services for a city."""
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.group()
+def node() -> None:
+    """Run and inspect a node."""
+
+
+@node.command("start")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+def node_start(config_path: Path) -> None:
+    """Run one node from its TOML config until SIGINT/SIGTERM."""
+    _run(config_path, announce=_announce_node)
+
+
+@node.command("id")
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path, exists=True))
+def node_id(key_path: Path) -> None:
+    """Print the validator address and the node id (for the node allowlist)."""
+    from chain.devnet import address_of, node_id_of
+    from chain.keys import load_private_key
+
+    key = load_private_key(key_path)
+    click.echo(f"address 0x{address_of(key).hex()}")
+    click.echo(f"node id 0x{node_id_of(key).hex()}")
+
+
+@main.command("up")
+@click.option("--dir", "folder", default=".citychain", show_default=True, type=click.Path(path_type=Path))
+@click.option("--http-port", default=8545, show_default=True)
+@click.option("--ws-port", default=8546, show_default=True)
+def up(folder: Path, http_port: int, ws_port: int) -> None:
+    """Start a ready-to-use single-validator DEV chain in FOLDER (resumes if present)."""
+    config = _prepare_dev_folder(folder / DEV_FOLDER, http_port, ws_port)
+    _run(config, announce=_announce_dev)
+
+
+@main.group()
+def genesis() -> None:
+    """Make genesis files."""
+
+
+@genesis.command("dev")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.option("--http-port", default=8545, show_default=True)
+@click.option("--ws-port", default=8546, show_default=True)
+@click.option("--block-period", default=1, show_default=True)
+@click.option("--empty-block-period", default=10, show_default=True)
+@click.option("--min-gas-price", default=0, show_default=True)
+def genesis_dev(
+    out: Path, http_port: int, ws_port: int, block_period: int, empty_block_period: int, min_gas_price: int
+) -> None:
+    """Write a DEV-ONLY single-validator network (genesis, node.toml, key) to OUT."""
+    from chain.devnet import write_dev_network
+
+    config = write_dev_network(
+        out, http_port=http_port, ws_port=ws_port, block_period=block_period,
+        empty_block_period=empty_block_period, min_gas_price=min_gas_price,
+    )
+    click.echo(f"wrote {config}")
+
+
+@main.group()
+def key() -> None:
+    """Manage node keys (encrypted keystore files)."""
+
+
+@key.command("new")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.option("--passphrase-env", default="CITYCHAIN_KEY_PASSPHRASE", show_default=True)
+def key_new(out: Path, passphrase_env: str) -> None:
+    """Create a new secp256k1 key in the standard encrypted keystore format."""
+    import os
+    import secrets
+
+    from chain.devnet import address_of
+    from chain.keys import KeyError_, write_keystore
+
+    if out.exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    passphrase = os.environ.get(passphrase_env) or click.prompt(
+        "Passphrase", hide_input=True, confirmation_prompt=True
+    )
+    private_key = secrets.token_bytes(32)
+    try:
+        write_keystore(out, private_key, passphrase)
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"address 0x{address_of(private_key).hex()} written to {out}")
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _prepare_dev_folder(folder: Path, http_port: int, ws_port: int) -> Path:
+    """Copy the packaged dev network into FOLDER once; keep its chain on later runs."""
+    config = folder / "node.toml"
+    if not (folder / "genesis.json").exists():
+        source = resources.files("node_configs").joinpath(DEV_FOLDER)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("genesis.json",):
+            (folder / name).write_text(source.joinpath(name).read_text())
+        (folder / "keys").mkdir(exist_ok=True)
+        (folder / "keys" / "validator.json").write_text(
+            source.joinpath("keys").joinpath("validator.json").read_text()
+        )
+    config.write_text(
+        "# DEV ONLY: generated by `citychain up`; keys are public.\n"
+        "[node]\n"
+        'name = "dev-validator-0"\n'
+        'data_dir = "data"\n'
+        'genesis = "genesis.json"\n'
+        'key_file = "keys/validator.json"\n\n'
+        "[rpc]\n"
+        f"http_port = {http_port}\n"
+        f"ws_port = {ws_port}\n"
+    )
+    return config
+
+
+def _run(config_path: Path, announce) -> None:  # type: ignore[no-untyped-def]
+    from chain.keys import KeyError_
+    from chain.node.runner import DataDirInUse, serve
+
+    try:
+        config = load_node_config(config_path)
+        asyncio.run(serve(config, on_ready=announce))
+    except (ConfigError, GenesisError, KeyError_, DataDirInUse) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot start the node: {exc}") from exc
+
+
+def _announce_node(running) -> None:  # type: ignore[no-untyped-def]
+    click.echo(f"HTTP JSON-RPC: {running.http_url}")
+    click.echo(f"WebSocket JSON-RPC: {running.ws_url}")
+    click.echo(f"chain id {running.node.chain_id}, head block {running.node.head_number()}")
+    sys.stdout.flush()
+
+
+def _announce_dev(running) -> None:  # type: ignore[no-untyped-def]
+    from chain.devnet import DEV_ACCOUNTS, ROLE_NAMES
+
+    _announce_node(running)
+    click.echo("")
+    click.echo("Dev accounts (DEV ONLY: these private keys are public):")
+    for account in DEV_ACCOUNTS:
+        click.echo(
+            f"  {account.label:<15} 0x{account.address.hex()}  role: {ROLE_NAMES[account.role]:<14}"
+            f"  key: 0x{account.private_key.hex()}"
+        )
+    click.echo("")
+    click.echo("web3.py: w3 = Web3(Web3.HTTPProvider(URL)); "
+               "w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)")
+    click.echo("Ctrl-C stops the node; `citychain up` again resumes the same chain.")
+    sys.stdout.flush()
+
+
+
+
+
+if __name__ == "__main__":
+    main()
