@@ -29,7 +29,7 @@ class TransactionRejected(ChainError):
     Reasons: invalid_rlp, invalid_signature, wrong_chain_id, unsupported_type,
     nonce_too_low, nonce_too_high, gas_limit_exceeded, intrinsic_gas_too_low,
     insufficient_funds, fee_too_low, replacement_underpriced, pool_full,
-    sender_pool_full, not_permitted, already_known, oversized.
+    sender_pool_full, not_permitted, already_known, oversized, invalid_fields.
     """
 
     def __init__(self, reason: str, message: str) -> None:

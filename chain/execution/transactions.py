@@ -87,11 +87,19 @@ def decode_transaction(raw: bytes, chain_id: int) -> DecodedTransaction:
     except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError) as exc:
         raise TransactionRejected("invalid_rlp", f"transaction bytes do not decode: {exc}") from exc
     try:
-        tx.validate()
         tx.check_signature_validity()
         sender = bytes(tx.sender)
     except (ValidationError, ValueError, TypeError) as exc:
         raise TransactionRejected("invalid_signature", f"invalid transaction signature: {exc}") from exc
+    if tx.gas < tx.intrinsic_gas:
+        raise TransactionRejected(
+            "intrinsic_gas_too_low",
+            f"gas {tx.gas} is below the intrinsic gas {tx.intrinsic_gas} of this transaction",
+        )
+    try:
+        tx.validate()
+    except (ValidationError, ValueError, TypeError) as exc:
+        raise TransactionRejected("invalid_fields", f"transaction fields are invalid: {exc}") from exc
     tx_chain_id = tx.chain_id
     if tx_chain_id is None:
         raise TransactionRejected(

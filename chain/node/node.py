@@ -329,19 +329,18 @@ class Node:
                 raise NotFound(f"block 0x{log_filter.block_hash.hex()} does not exist")
             numbers: list[int] = [header.block_number]
         else:
-            first = log_filter.from_block
-            last = min(log_filter.to_block, self.chain.head_number)
-            if first > last:
-                if log_filter.from_block > log_filter.to_block:
-                    raise InvalidParams(
-                        f"fromBlock {log_filter.from_block} is after toBlock {log_filter.to_block}"
-                    )
-                return []
-            if last - first + 1 > self._max_logs_block_range:
+            first, requested_last = log_filter.from_block, log_filter.to_block
+            if first > requested_last:
+                raise InvalidParams(f"fromBlock {first} is after toBlock {requested_last}")
+            span = requested_last - first + 1
+            if span > self._max_logs_block_range:
                 raise LimitExceeded(
-                    f"block range {first}..{last} spans {last - first + 1} blocks; "
+                    f"block range {first}..{requested_last} spans {span} blocks; "
                     f"the limit is {self._max_logs_block_range}: split the query"
                 )
+            last = min(requested_last, self.chain.head_number)
+            if first > last:
+                return []
             numbers = self._candidate_blocks(log_filter, first, last)
         result = []
         for number in numbers:
