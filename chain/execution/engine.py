@@ -15,7 +15,6 @@ from eth.abc import ComputationAPI, ReceiptAPI, SignedTransactionAPI
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth.db.atomic import AtomicDB
-from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import Revert, VMError
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.cancun import CancunVM
@@ -27,6 +26,7 @@ from eth_utils import ValidationError, keccak
 from chain.errors import ExecutionFailed, ExecutionReverted, InvalidParams
 from chain.execution.revert import decode_revert_reason
 from chain.execution.statedb import KeyValueReader, OverlayDB
+from chain.execution.trie_root import ordered_trie_root
 from chain.execution.transactions import DecodedTransaction
 from chain.types import CallRequest
 
@@ -145,8 +145,8 @@ def execute_transactions(
                 contract_address=_created_address(decoded, computation),
             )
         )
-    tx_root, _ = make_trie_root_and_nodes(txs)
-    receipt_root, _ = make_trie_root_and_nodes(receipts)
+    tx_root = ordered_trie_root([tx.encode() for tx in txs])
+    receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
     final = result_header.copy(
         state_root=state_root,
         transaction_root=tx_root,

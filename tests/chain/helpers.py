@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_utils import to_checksum_address
 
 from chain.consensus import block_encoding as qbft
 from chain.consensus.crypto import sign
@@ -26,7 +27,7 @@ def open_chain(folder: Path, **genesis_options: Any) -> tuple[Chain, Node]:
 
 def transfer(key: bytes, nonce: int, chain_id: int, *, value: int = 1, gas: int = 21_000,
              gas_price: int = 0, to: bytes = RECIPIENT, **extra: Any) -> bytes:
-    tx = {"to": "0x" + to.hex(), "value": value, "gas": gas, "nonce": nonce, "chainId": chain_id}
+    tx = {"to": to_checksum_address(to), "value": value, "gas": gas, "nonce": nonce, "chainId": chain_id}
     if "maxFeePerGas" in extra:
         tx.update(extra)
     else:
