@@ -91,6 +91,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> DecodedTransaction:
         raise TransactionRejected("invalid_rlp", f"transaction bytes do not decode: {exc}") from exc
     _validate_fields(tx, tx_type)
     sender = recover_sender(tx, tx_type)
+    _prime_sender(tx, sender)
     if tx.gas < tx.intrinsic_gas:
         raise TransactionRejected(
             "intrinsic_gas_too_low",
@@ -131,6 +132,14 @@ def _validate_fields(tx: SignedTransactionAPI, tx_type: int) -> None:
         for entry in tx.access_list:
             if len(entry[0]) != 20 or any(not 0 <= slot <= UINT256_MAX for slot in entry[1]):
                 raise TransactionRejected("invalid_fields", "access list entry is malformed")
+
+
+def _prime_sender(tx: SignedTransactionAPI, sender: bytes) -> None:
+    """Fill py-evm's cached ``sender`` with the address we just recovered and checked,
+    so execution does not recover the same signature again."""
+    for target in (tx, getattr(tx, "_inner", None)):  # typed transactions proxy to _inner
+        if target is not None:
+            target.__dict__["sender"] = sender
 
 
 def recover_sender(tx: SignedTransactionAPI, tx_type: int) -> bytes:

@@ -137,6 +137,16 @@ class Chain:
             return 1  # a chain without a permissioning contract is open
         return reader.storage(self.permissioning, role_slot(address))
 
+    def role_lookup(self, reader: engine.AccountReader) -> dict[bytes, int]:
+        """Roles read once per sender for one block (all from the parent's state)."""
+
+        class Roles(dict[bytes, int]):
+            def __missing__(inner, address: bytes) -> int:  # noqa: N805
+                inner[address] = role = self.permitted_role(reader, address)
+                return role
+
+        return Roles()
+
     def reader_at(self, header: blocks.Header) -> engine.AccountReader:
         return engine.AccountReader(header, self.store)
 
@@ -165,12 +175,12 @@ class Chain:
             extra_data=extra,
             gas_limit=parent.gas_limit,
         )
-        reader = self.reader_at(parent)
+        roles = self.role_lookup(self.reader_at(parent))
         excluded: list[tuple[bytes, str]] = []
         chosen: list[DecodedTransaction] = []
         gas_left = template.gas_limit
         for tx in candidates:
-            if self.permitted_role(reader, tx.sender) == ROLE_NONE:
+            if roles[tx.sender] == ROLE_NONE:
                 excluded.append((tx.hash, "not_permitted"))
             elif tx.gas > gas_left:
                 excluded.append((tx.hash, "block_full"))
@@ -255,14 +265,14 @@ class Chain:
         if cached is not None:  # same hash: same block apart from round and seals
             return cached
         parent = self.head
-        reader = self.reader_at(parent)
+        roles = self.role_lookup(self.reader_at(parent))
         txs = []
         for index, raw in enumerate(raw_transactions):
             try:
                 tx = decode_transaction(raw, self.chain_id)
             except TransactionRejected as exc:
                 raise InvalidBlock(f"transaction {index}: {exc.message}") from exc
-            if self.permitted_role(reader, tx.sender) == ROLE_NONE:
+            if roles[tx.sender] == ROLE_NONE:
                 raise InvalidBlock(
                     f"transaction {index} ({tx.hash.hex()}) is from 0x{tx.sender.hex()}, "
                     "which is not permitted at this height"
