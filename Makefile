@@ -24,6 +24,7 @@ up: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check chain contracts bench tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy chain
 
 test: $(STAMP) contracts/node_modules/.stamp lint
 	$(BIN)/python -m pytest

@@ -34,7 +34,6 @@ from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from chain.devnet import DEV_ACCOUNTS, dev_genesis, dev_private_key
-from chain.execution.genesis import build_genesis
 from chain.execution.transactions import decode_transaction
 from chain.node.chain import Chain
 from chain.node.node import Node

@@ -18,10 +18,9 @@ from chain.consensus.block_encoding import (
     commit_seal_hash,
     head_number_and_timestamp,
     header_fields,
-    max_faulty,
     with_round_and_seals,
 )
-from chain.consensus.crypto import address_of, recover_address, sign
+from chain.consensus.crypto import address_of, sign
 from chain.consensus.errors import ConsensusError, InvalidChainHead, InvalidMessage
 from chain.consensus.events import (
     BlockBuilt,
@@ -39,6 +38,7 @@ from chain.consensus.events import (
     RoundState,
     Tick,
 )
+from chain.consensus.message_log import MessageLog
 from chain.consensus.messages import (
     MAX_MESSAGE_SIZE,
     Commit,
@@ -53,7 +53,6 @@ from chain.consensus.messages import (
     build_round_change,
     decode_message,
 )
-from chain.consensus.message_log import MessageLog
 from chain.consensus.validation import (
     HeightContext,
     validate_proposal_justification,

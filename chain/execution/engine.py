@@ -26,8 +26,8 @@ from eth_utils import ValidationError, keccak
 from chain.errors import ExecutionFailed, ExecutionReverted, InvalidParams
 from chain.execution.revert import decode_revert_reason
 from chain.execution.statedb import KeyValueReader, OverlayDB
-from chain.execution.trie_root import ordered_trie_root
 from chain.execution.transactions import DecodedTransaction
+from chain.execution.trie_root import ordered_trie_root
 from chain.types import CallRequest
 
 # Calls and estimates never run with more gas than this, whatever the caller asks.
@@ -121,7 +121,7 @@ def execute_transactions(
         nonlocal applied
         applied += 1
 
-    vm.transaction_applied_hook = count_applied  # type: ignore[method-assign]
+    vm.transaction_applied_hook = count_applied  # type: ignore[method-assign,assignment]
     txs = [t.tx for t in transactions]
     try:
         result_header, receipts, computations = vm.apply_all_transactions(txs, header)
@@ -132,7 +132,7 @@ def execute_transactions(
 
     executed = []
     previous_cumulative = 0
-    base_fee = header.base_fee_per_gas
+    base_fee = header.base_fee_per_gas or 0
     for decoded, receipt, computation in zip(transactions, receipts, computations, strict=True):
         gas_used = receipt.gas_used - previous_cumulative
         previous_cumulative = receipt.gas_used

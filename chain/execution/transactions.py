@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import rlp
+from coincurve import PublicKey
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
-from coincurve import PublicKey
 from eth_utils import ValidationError, keccak
 
 from chain.errors import TransactionRejected
@@ -150,7 +150,7 @@ def recover_sender(tx: SignedTransactionAPI, tx_type: int) -> bytes:
     """
     r, s = int(tx.r), int(tx.s)
     if tx_type == 0:
-        v = int(tx.v)
+        v = int(tx.v)  # type: ignore[attr-defined]
         if v in (27, 28):
             parity = v - 27
         elif v >= 35:
@@ -202,7 +202,7 @@ def to_view(
         )
         v = int(tx.y_parity)
     else:
-        v = int(tx.v)
+        v = int(tx.v)  # type: ignore[attr-defined]
     return TransactionView(
         hash=decoded.hash,
         type=decoded.type,

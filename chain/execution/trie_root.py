@@ -28,10 +28,7 @@ def _nibbles(key: bytes) -> tuple[int, ...]:
 
 def _hex_prefix(nibbles: Sequence[int], is_leaf: bool) -> bytes:
     flag = 2 if is_leaf else 0
-    if len(nibbles) % 2:
-        prefixed = [flag + 1, *nibbles]
-    else:
-        prefixed = [flag, 0, *nibbles]
+    prefixed = [flag + 1, *nibbles] if len(nibbles) % 2 else [flag, 0, *nibbles]
     return bytes(prefixed[i] * 16 + prefixed[i + 1] for i in range(0, len(prefixed), 2))
 
 

@@ -84,9 +84,10 @@ class Chain:
         if head is None:
             raise StorageCorrupted("data directory has a genesis but no head")
         self.head_number, self.head_hash = head
-        self.head = self.header_by_hash(self.head_hash)
-        if self.head is None:
+        head_header = self.header_by_hash(self.head_hash)
+        if head_header is None:
             raise StorageCorrupted("head header is missing")
+        self.head: blocks.Header = head_header
 
     # --- headers --------------------------------------------------------------
 
@@ -278,7 +279,7 @@ class Chain:
                     "which is not permitted at this height"
                 )
             txs.append(tx)
-        template = header.copy(
+        template: blocks.Header = header.copy(  # type: ignore[assignment]
             state_root=parent.state_root, transaction_root=EMPTY_TRIE_ROOT,
             receipt_root=EMPTY_TRIE_ROOT, bloom=0, gas_used=0,
         )

@@ -112,7 +112,7 @@ class Node:
         decoded = decode_transaction(raw, self.chain.chain_id)
         return to_view(
             decoded, block_hash=block_hash, block_number=header.block_number,
-            transaction_index=index, base_fee=header.base_fee_per_gas,
+            transaction_index=index, base_fee=header.base_fee_per_gas or 0,
         )
 
     def get_block_by_number(self, number: int, full_transactions: bool) -> BlockView | None:

@@ -103,9 +103,9 @@ async def start(config: NodeConfig) -> RunningNode:
 
 
 def _bound_port(site: web.TCPSite, configured: int) -> int:
-    server = site._server  # aiohttp keeps the asyncio server here
-    if server is not None and getattr(server, "sockets", None):
-        return int(server.sockets[0].getsockname()[1])
+    sockets = getattr(site._server, "sockets", None)  # aiohttp keeps the asyncio server here
+    if sockets:
+        return int(sockets[0].getsockname()[1])
     return configured
 
 

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lmdb
 import rlp
@@ -69,20 +70,20 @@ class StoredReceipt:
         ]
 
     @classmethod
-    def decode(cls, item: list[object]) -> StoredReceipt:
+    def decode(cls, item: Any) -> StoredReceipt:
         status, cumulative, used, price, created, sender, to, tx_type, logs = item
         return cls(
             status=rlp.sedes.big_endian_int.deserialize(status),
             cumulative_gas_used=rlp.sedes.big_endian_int.deserialize(cumulative),
             gas_used=rlp.sedes.big_endian_int.deserialize(used),
             effective_gas_price=rlp.sedes.big_endian_int.deserialize(price),
-            contract_address=bytes(created) or None,  # type: ignore[arg-type]
-            sender=bytes(sender),  # type: ignore[arg-type]
-            to=bytes(to) or None,  # type: ignore[arg-type]
+            contract_address=bytes(created) or None,
+            sender=bytes(sender),
+            to=bytes(to) or None,
             type=rlp.sedes.big_endian_int.deserialize(tx_type),
             logs=tuple(
                 StoredLog(address=bytes(a), topics=tuple(bytes(t) for t in topics), data=bytes(d))
-                for a, topics, d in logs  # type: ignore[attr-defined]
+                for a, topics, d in logs
             ),
         )
 
