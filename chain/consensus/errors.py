@@ -45,5 +45,9 @@ class InvalidKey(LocalError):
     """A private key is not a valid secp256k1 scalar."""
 
 
+class InvalidConfig(LocalError):
+    """A QBFT configuration value is out of range."""
+
+
 class InvalidChainHead(LocalError):
     """The chain head handed to the core is inconsistent."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chain.consensus.errors import InvalidConfig
 from chain.consensus.messages import ProposedBlock
 
 
@@ -19,6 +20,16 @@ class QbftConfig:
     max_future_block_time: float = 2.0  # how far ahead of `now` a proposed timestamp may be
     round_change_catch_up: bool = True  # rule 7b: follow f+1 ROUND_CHANGEs of higher rounds
     future_round_window: int = 16  # PREPAREs/COMMITs kept for rounds up to mine + this
+
+    def __post_init__(self) -> None:
+        if self.block_period <= 0 or self.empty_block_period <= 0:
+            raise InvalidConfig("block_period and empty_block_period must be positive")
+        if not 0 < self.request_timeout <= self.max_round_timeout:
+            raise InvalidConfig("need 0 < request_timeout <= max_round_timeout")
+        if self.round_change_rebroadcast <= 0 or self.max_future_block_time < 0:
+            raise InvalidConfig("round_change_rebroadcast must be positive")
+        if self.future_message_buffer < 0 or self.future_round_window < 0:
+            raise InvalidConfig("buffer sizes must not be negative")
 
 
 @dataclass(frozen=True)

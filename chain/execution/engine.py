@@ -7,7 +7,7 @@ changes together with the block, so a crash never leaves half a block on disk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,12 @@ class CityVM(CancunVM):
     extraData is longer than the 32 bytes py-evm's mainnet rules allow.
     """
 
-    _supplied_prev_hashes: tuple[bytes, ...] = ()
+    _supplied_prev_hashes: Iterable[bytes] = ()
 
     @property
     def previous_hashes(self) -> Any:
+        # py-evm wraps this in a CachedIterable: a lazy source is read only as far
+        # as BLOCKHASH asks, so most calls never touch the block index.
         return iter(self._supplied_prev_hashes)
 
 
@@ -84,7 +86,7 @@ def new_vm(
     header: CancunBlockHeader,
     base: KeyValueReader,
     chain_id: int,
-    prev_hashes: Sequence[bytes] = (),
+    prev_hashes: Iterable[bytes] = (),
 ) -> tuple[CityVM, OverlayDB]:
     overlay = OverlayDB(base)
     atomic = AtomicDB(overlay)
@@ -94,7 +96,7 @@ def new_vm(
         chain_context=ChainContext(chain_id),
         consensus_context=ConsensusContext(atomic),
     )
-    vm._supplied_prev_hashes = tuple(prev_hashes)
+    vm._supplied_prev_hashes = prev_hashes
     return vm, overlay
 
 
@@ -103,7 +105,7 @@ def execute_transactions(
     transactions: Sequence[DecodedTransaction],
     base: KeyValueReader,
     chain_id: int,
-    prev_hashes: Sequence[bytes],
+    prev_hashes: Iterable[bytes],
 ) -> ExecutionOutcome:
     """Execute ``transactions`` on the state at ``header.state_root`` (the parent's).
 
@@ -243,7 +245,7 @@ def call(
     header: CancunBlockHeader,
     base: KeyValueReader,
     chain_id: int,
-    prev_hashes: Sequence[bytes] = (),
+    prev_hashes: Iterable[bytes] = (),
 ) -> bytes:
     """Run a message call on the state of ``header`` and discard every change."""
     gas = _check_call(request, header)
@@ -263,7 +265,7 @@ def estimate_gas(
     header: CancunBlockHeader,
     base: KeyValueReader,
     chain_id: int,
-    prev_hashes: Sequence[bytes] = (),
+    prev_hashes: Iterable[bytes] = (),
 ) -> int:
     """Smallest gas limit (binary search) with which the call neither fails nor runs out."""
     cap = _check_call(request, header)

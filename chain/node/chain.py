@@ -7,7 +7,7 @@ the asyncio runner is the only caller that knows about time and sockets.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import rlp
@@ -108,15 +108,13 @@ class Chain:
         block_hash = self.store.canonical_hash(number)
         return None if block_hash is None else self.header_by_hash(block_hash)
 
-    def prev_hashes(self, parent_number: int) -> list[bytes]:
-        """Hashes of blocks parent, parent-1, ... (at most 256), for BLOCKHASH."""
-        result = []
+    def prev_hashes(self, parent_number: int) -> Iterator[bytes]:
+        """Hashes of blocks parent, parent-1, ... (at most 256), for BLOCKHASH; lazy."""
         for number in range(parent_number, max(-1, parent_number - 256), -1):
             block_hash = self.store.canonical_hash(number)
             if block_hash is None:
-                break
-            result.append(block_hash)
-        return result
+                return
+            yield block_hash
 
     def validators_after(self, header: blocks.Header) -> tuple[bytes, ...]:
         """The validator set of the block after ``header``.
@@ -188,10 +186,11 @@ class Chain:
             else:
                 chosen.append(tx)
                 gas_left -= tx.gas
-        prev = self.prev_hashes(parent.block_number)
         for _ in range(max_retries):
             try:
-                outcome = engine.execute_transactions(template, chosen, self.store, self.chain_id, prev)
+                outcome = engine.execute_transactions(
+                    template, chosen, self.store, self.chain_id, self.prev_hashes(parent.block_number)
+                )
                 break
             except TransactionInvalidInBlock as exc:
                 bad = chosen[exc.index]
@@ -203,7 +202,9 @@ class Chain:
                 ]
         else:
             chosen = []
-            outcome = engine.execute_transactions(template, chosen, self.store, self.chain_id, prev)
+            outcome = engine.execute_transactions(
+                template, chosen, self.store, self.chain_id, self.prev_hashes(parent.block_number)
+            )
         header_rlp = blocks.encode_header(outcome.header)
         block_hash = qbft.block_hash(header_rlp)
         self._remember(block_hash, outcome)

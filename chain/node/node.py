@@ -185,14 +185,14 @@ class Node:
         header = self._header_for(block)
         return engine.call(
             request, header, self.chain.store, self.chain.chain_id,
-            self.chain.prev_hashes(header.block_number),
+            self.chain.prev_hashes(header.block_number - 1),  # context of block N: BLOCKHASH(N-1) first
         )
 
     def estimate_gas(self, request: CallRequest, block: BlockSelector) -> int:
         header = self._header_for(block)
         return engine.estimate_gas(
             request, header, self.chain.store, self.chain.chain_id,
-            self.chain.prev_hashes(header.block_number),
+            self.chain.prev_hashes(header.block_number - 1),  # context of block N: BLOCKHASH(N-1) first
         )
 
     def gas_price(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from chain.consensus.block_encoding import (
 )
 from chain.consensus.core import QbftCore
 from chain.consensus.crypto import address_of
+from chain.consensus.errors import InvalidChainHead, InvalidConfig
 from chain.consensus.events import (
     BlockBuilt,
     Broadcast,
@@ -314,3 +316,26 @@ def test_removing_the_validator_due_to_propose_next_does_not_stall() -> None:
     cluster.step(everyone.index(proposer), Tick(2.0, True))
     assert {i for i in range(4) if i != removed} <= set(cluster.commits)
     validate_finalized_header(cluster.commits[start].header_rlp, remaining)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"block_period": 0.0},
+        {"empty_block_period": -1.0},
+        {"request_timeout": 0.0},
+        {"max_round_timeout": 1.0},  # below request_timeout
+        {"round_change_rebroadcast": 0.0},
+        {"future_message_buffer": -1},
+    ],
+)
+def test_invalid_config_is_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(InvalidConfig):
+        dataclasses.replace(CONFIG, **changes)
+
+
+def test_unsorted_validator_set_is_refused() -> None:
+    cluster = Cluster(4)
+    head = ChainHead(cluster.genesis, tuple(reversed(cluster.validators)), b"\x00" * 20)
+    with pytest.raises(InvalidChainHead):
+        QbftCore(CONFIG, cluster.keys[0], head, lambda b: True)
