@@ -48,3 +48,17 @@ def test_pool_restored_from_disk_after_reopen(tmp_path: Path) -> None:
     chain.store.close()
     _, again = open_chain(tmp_path)
     assert sorted(tx.hash for tx in again.pool.transactions()) == sorted(hashes)
+
+
+def test_minimum_gas_price_from_genesis_is_enforced_at_admission(tmp_path: Path) -> None:
+    import pytest
+
+    from chain.errors import TransactionRejected
+
+    chain, node = open_chain(tmp_path, min_gas_price=10**9)
+    assert node.gas_price() == 10**9
+    with pytest.raises(TransactionRejected) as cheap:
+        node.send_raw_transaction(transfer(ADMIN.private_key, 0, chain.chain_id, gas_price=10**9 - 1))
+    assert cheap.value.reason == "fee_too_low"
+    node.send_raw_transaction(transfer(ADMIN.private_key, 0, chain.chain_id, gas_price=10**9))
+    assert len(node.pool) == 1

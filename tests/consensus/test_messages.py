@@ -148,3 +148,22 @@ def test_malformed_messages_are_rejected(raw: bytes, why: str) -> None:
 def test_oversized_message_is_rejected_before_decoding() -> None:
     with pytest.raises(InvalidMessage, match="exceeds"):
         decode_message(b"\x00" * (MAX_MESSAGE_SIZE + 1))
+
+
+def test_proposal_with_unstripped_round_change_is_rejected() -> None:
+    rc = build_round_change(KEY, 9, 2, (1, DIGEST, BLOCK, prepares()))
+    raw = wire(0x12, [9, 2, [b"\xc0", b""], [rc.raw], [p.raw for p in prepares()]])
+    with pytest.raises(InvalidMessage, match="without block"):
+        decode_message(raw)
+
+
+def test_unknown_author_is_refused_before_justifications_are_checked() -> None:
+    seen: list[tuple[int, bytes]] = []
+
+    def known(height: int, author: bytes) -> bool:
+        seen.append((height, author))
+        return False
+
+    with pytest.raises(InvalidMessage, match="not a validator"):
+        decode_message(samples()[-1].raw, is_known_author=known)
+    assert seen == [(9, address_of(KEY))]  # nested messages were never opened

@@ -37,17 +37,17 @@ def run_faulty(seed: int, n: int, *, invalid_block_rate: float = 0.0) -> Simulat
     return sim
 
 
-@pytest.mark.parametrize("seed", range(150))
+@pytest.mark.parametrize("seed", range(250))
 def test_four_validators_one_byzantine(seed: int) -> None:
     run_faulty(seed, 4)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(120))
 def test_seven_validators_two_byzantine(seed: int) -> None:
     run_faulty(seed, 7)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(40))
 def test_invalid_blocks_are_skipped(seed: int) -> None:
     run_faulty(1000 + seed, 4, invalid_block_rate=0.3)
 
