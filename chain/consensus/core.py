@@ -7,7 +7,6 @@ was. Own messages are processed internally, never through loopback.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from eth_hash.auto import keccak
@@ -52,6 +51,12 @@ from chain.consensus.messages import (
     build_proposal,
     build_round_change,
     decode_message,
+)
+from chain.consensus.timing import (
+    block_timestamp,
+    earliest_block_time,
+    round_timeout,
+    round_zero_start,
 )
 from chain.consensus.validation import (
     HeightContext,
@@ -189,24 +194,17 @@ class QbftCore:
 
     # --- timers -------------------------------------------------------------------
 
-    def _round_timeout(self, round_: int) -> float:
-        return min(
-            self._config.request_timeout * 2 ** min(round_, 64), self._config.max_round_timeout
-        )
-
     def _round_expiry(self) -> float:
         if self._round == 0:
-            delay = (
-                self._config.block_period
-                if self._pool_has_transactions
-                else self._config.empty_block_period
+            start = round_zero_start(
+                self._config,
+                self._ctx.parent_timestamp,
+                self._pool_has_transactions,
+                self._height_started_at,
             )
-            start = self._ctx.parent_timestamp + delay
-            if self._height_started_at is not None:
-                start = max(start, self._height_started_at)
         else:
             start = self._round_started_at or 0.0
-        return start + self._round_timeout(self._round)
+        return start + round_timeout(self._config, self._round)
 
     def _on_tick(self, now: float, pool_has_transactions: bool, out: list[Effect]) -> None:
         self._pool_has_transactions = pool_has_transactions
@@ -245,7 +243,7 @@ class QbftCore:
         if key in self._seen:
             return
         try:
-            message = decode_message(raw)
+            message = decode_message(raw, is_known_author=self._is_known_author)
         except ConsensusError:
             return
         if message.height < self._ctx.height:
@@ -261,6 +259,10 @@ class QbftCore:
             if len(self._seen) >= _SEEN_LIMIT:
                 self._seen.clear()
             self._seen.add(key)
+
+    def _is_known_author(self, height: int, author: bytes) -> bool:
+        # Future heights may have another validator set: their authors are checked on replay.
+        return height != self._ctx.height or author in self._members
 
     def _buffer_future(self, message: Message, raw: bytes) -> None:
         limit = self._config.future_message_buffer
@@ -459,25 +461,20 @@ class QbftCore:
             out.append(Broadcast(proposal.raw))  # before our PREPARE, so peers see it first
         out.extend(effects)
 
-    def _build_gate(self, now: float) -> float | None:
-        """Earliest timestamp allowed for my next block, or None if too early to build."""
-        parent = self._ctx.parent_timestamp
-        if now < parent + self._config.block_period:
-            return None
-        if self._wait_empty_period or not self._pool_has_transactions:
-            if now < parent + self._config.empty_block_period:
-                return None
-            return parent + max(self._config.empty_block_period, self._config.block_period)
-        return parent + self._config.block_period
-
     def _ensure_built(self, now: float, out: list[Effect]) -> bool:
         """True when ``self._built`` is ready; otherwise request a build."""
         if self._built is not None:
             return True
-        gate = self._build_gate(now)
-        if gate is None or self._build_requested is not None:
+        earliest = earliest_block_time(
+            self._config,
+            self._ctx.parent_timestamp,
+            now,
+            self._pool_has_transactions,
+            self._wait_empty_period,
+        )
+        if earliest is None or self._build_requested is not None:
             return False
-        timestamp = max(math.floor(now), math.ceil(gate))
+        timestamp = block_timestamp(now, earliest)
         self._build_requested = (self._round, timestamp)
         out.append(BuildBlock(self._ctx.height, self._round, self._ctx.parent_hash, timestamp))
         return False

@@ -10,7 +10,7 @@ it, so a proposal can carry a quorum of round changes stripped of their blocks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import rlp
@@ -165,7 +165,7 @@ def build_proposal(
         height,
         round_,
         block,
-        tuple(decode_message(r, expect=ROUND_CHANGE) for r in stripped),  # type: ignore[misc]
+        _nested_round_changes(stripped),
         tuple(prepares),
         author,
         raw,
@@ -208,17 +208,38 @@ def _block(item: object, optional: bool) -> ProposedBlock | None:
     return ProposedBlock(header, body)
 
 
-def _nested(items: list[object], code: int, what: str) -> tuple[Message, ...]:
+def _nested_prepares(item: object) -> tuple[Prepare, ...]:
     out = []
-    for item in items:
-        if not isinstance(item, bytes):
-            raise InvalidMessage(f"{what} entries must be signed messages")
-        out.append(decode_message(item, expect=code))
+    for raw in _list(item, "prepare justification"):
+        message = decode_message(raw, expect=PREPARE) if isinstance(raw, bytes) else None
+        if not isinstance(message, Prepare):
+            raise InvalidMessage("prepare justification entries must be signed PREPAREs")
+        out.append(message)
     return tuple(out)
 
 
-def decode_message(raw: bytes, expect: int | None = None) -> Message:
-    """Decode, validate the shape and recover the author; raises InvalidMessage."""
+def _nested_round_changes(item: object) -> tuple[RoundChange, ...]:
+    out = []
+    for raw in _list(item, "round-change justification"):
+        message = decode_message(raw, expect=ROUND_CHANGE) if isinstance(raw, bytes) else None
+        if not isinstance(message, RoundChange):
+            raise InvalidMessage("round-change justification entries must be ROUND_CHANGEs")
+        if message.prepared_block is not None or message.prepares:
+            raise InvalidMessage("justifying ROUND_CHANGEs travel without block and prepares")
+        out.append(message)
+    return tuple(out)
+
+
+def decode_message(
+    raw: bytes,
+    expect: int | None = None,
+    is_known_author: Callable[[int, bytes], bool] | None = None,
+) -> Message:
+    """Decode, validate the shape and recover the author; raises InvalidMessage.
+
+    ``is_known_author(height, author)`` is asked before any nested signature is
+    checked, so a stranger cannot make us verify a thousand justifications.
+    """
     if len(raw) > MAX_MESSAGE_SIZE:
         raise InvalidMessage(f"message of {len(raw)} bytes exceeds {MAX_MESSAGE_SIZE}")
     try:
@@ -251,6 +272,8 @@ def decode_message(raw: bytes, expect: int | None = None) -> Message:
         author = recover_address(keccak(bytes([code]) + signed_part), signature)
     except InvalidSignature as exc:
         raise InvalidMessage(f"bad signature: {exc}") from exc
+    if is_known_author is not None and not is_known_author(height, author):
+        raise InvalidMessage("author is not a validator at that height")
 
     if code == PREPARE:
         if len(payload) != 3:
@@ -275,9 +298,8 @@ def decode_message(raw: bytes, expect: int | None = None) -> Message:
         block = _block(payload[2], optional=False)
         if block is None:
             raise InvalidMessage("a PROPOSAL carries a block")
-        rcs = _nested(_list(payload[3], "round-change justification"), ROUND_CHANGE, "rc")
-        prepares = _nested(_list(payload[4], "prepare justification"), PREPARE, "prepare")
-        return Proposal(height, round_, block, rcs, prepares, author, raw)  # type: ignore[arg-type]
+        rcs = _nested_round_changes(payload[3])
+        return Proposal(height, round_, block, rcs, _nested_prepares(payload[4]), author, raw)
     raise InvalidMessage(f"unknown message code {code:#x}")
 
 
@@ -290,7 +312,7 @@ def _decode_round_change(
     if (p_round is None) != (p_hash is None):
         raise InvalidMessage("prepared round and prepared block hash come together or not at all")
     block = _block(payload[4], optional=True)
-    prepares = _nested(_list(payload[5], "prepares"), PREPARE, "prepare")
+    prepares = _nested_prepares(payload[5])
     if p_round is None and (block is not None or prepares):
         raise InvalidMessage("an unprepared ROUND_CHANGE carries no block or prepares")
-    return RoundChange(height, round_, p_round, p_hash, block, prepares, author, raw)  # type: ignore[arg-type]
+    return RoundChange(height, round_, p_round, p_hash, block, prepares, author, raw)
