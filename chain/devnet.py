@@ -150,6 +150,7 @@ def write_dev_network(
     block_period: int = 1,
     empty_block_period: int = 10,
     min_gas_price: int = 0,
+    metrics_port: int | None = None,
 ) -> Path:
     """Write genesis.json, node.toml and the dev validator key; return node.toml's path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,8 +170,9 @@ def write_dev_network(
         'name = "dev-validator-0"\n'
         'data_dir = "data"\n'
         'genesis = "genesis.json"\n'
-        'key_file = "keys/validator.json"\n\n'
-        "[rpc]\n"
+        'key_file = "keys/validator.json"\n'
+        + (f"metrics_port = {metrics_port}\n" if metrics_port is not None else "")
+        + "\n[rpc]\n"
         'http_host = "127.0.0.1"\n'
         f"http_port = {http_port}\n"
         'ws_host = "127.0.0.1"\n'

@@ -14,6 +14,8 @@ import rlp
 from eth_utils import keccak
 
 from chain.consensus import block_encoding as qbft
+from chain.consensus import voting
+from chain.consensus.errors import ConsensusError
 from chain.errors import InvalidBlock, StorageCorrupted, TransactionRejected
 from chain.execution import blocks, engine
 from chain.execution.engine import ExecutionOutcome, TransactionInvalidInBlock
@@ -53,6 +55,9 @@ class Chain:
         self.permissioning = genesis.system_contracts.get(PERMISSIONING)
         self._headers: OrderedDict[bytes, blocks.Header] = OrderedDict()
         self._executed: OrderedDict[bytes, ExecutionOutcome] = OrderedDict()
+        self._tallies: OrderedDict[bytes, voting.TallyState] = OrderedDict()
+        # Votes this node's operator asked for (qbft_proposeValidatorVote): address -> add.
+        self.proposed_votes: dict[bytes, bool] = {}
         self._open()
 
     # --- opening --------------------------------------------------------------
@@ -117,11 +122,46 @@ class Chain:
             yield block_hash
 
     def validators_after(self, header: blocks.Header) -> tuple[bytes, ...]:
-        """The validator set of the block after ``header``.
+        """The validator set that validates the block after ``header``."""
+        return self.tally_after(header).validators
 
-        Votes in headers change it from issue 3 on; until then it is constant.
+    def tally_after(self, header: blocks.Header) -> voting.TallyState:
+        """Validators and pending votes after ``header``: from its epoch block on.
+
+        An epoch block resets the votes and lists its validators in extraData,
+        so at most ``epoch_length`` headers are folded, and results are cached.
         """
-        return qbft.QbftExtraData.decode(bytes(header.extra_data)).validators
+        block_hash = qbft.block_hash(blocks.encode_header(header))
+        cached = self._tallies.get(block_hash)
+        if cached is not None:
+            return cached
+        epoch = self.genesis.qbft.epoch_length
+        chain: list[blocks.Header] = [header]
+        while chain[-1].block_number % epoch != 0:
+            parent_hash = bytes(chain[-1].parent_hash)
+            known = self._tallies.get(parent_hash)
+            if known is not None:
+                break
+            parent = self.header_by_hash(parent_hash)
+            if parent is None:
+                raise StorageCorrupted(f"header {parent_hash.hex()} is missing")
+            chain.append(parent)
+        start = chain.pop()
+        start_hash = qbft.block_hash(blocks.encode_header(start))
+        state = self._tallies.get(start_hash)
+        if state is None:  # an epoch block (or genesis): votes reset, set from extraData
+            state = voting.TallyState(qbft.QbftExtraData.decode(bytes(start.extra_data)).validators, {})
+            self._remember_tally(start_hash, state)
+        for block in reversed(chain):
+            extra = qbft.QbftExtraData.decode(bytes(block.extra_data))
+            state = voting.apply_block(state, block.block_number, bytes(block.coinbase), extra.vote, epoch)
+            self._remember_tally(qbft.block_hash(blocks.encode_header(block)), state)
+        return state
+
+    def _remember_tally(self, block_hash: bytes, state: voting.TallyState) -> None:
+        self._tallies[block_hash] = state
+        while len(self._tallies) > 256:
+            self._tallies.popitem(last=False)
 
     def validators_at(self, number: int) -> tuple[bytes, ...]:
         header = self.header_by_number(number)
@@ -162,9 +202,11 @@ class Chain:
     ) -> BuiltBlock:
         """Execute ``candidates`` (pool order) on the head; drop any that cannot apply."""
         parent = self.head
-        validators = self.validators_after(parent)
+        tally = self.tally_after(parent)
         extra = qbft.QbftExtraData(
-            vanity=b"\x00" * 32, validators=validators, vote=None, round=round_number, seals=()
+            vanity=b"\x00" * 32, validators=tally.validators,
+            vote=self._vote_to_cast(tally, parent.block_number + 1, coinbase),
+            round=round_number, seals=(),
         ).encode()
         template = blocks.child_header(
             parent,
@@ -210,6 +252,16 @@ class Chain:
         self._remember(block_hash, outcome)
         return BuiltBlock(header_rlp, block_hash, outcome, tuple(excluded))
 
+    def _vote_to_cast(self, tally: voting.TallyState, number: int, proposer: bytes) -> qbft.Vote | None:
+        """One of the operator's pending votes that still changes something."""
+        if voting.is_epoch_block(number, self.genesis.qbft.epoch_length):
+            return None
+        for address, add in sorted(self.proposed_votes.items()):
+            vote = qbft.Vote(address=address, add=add)
+            if voting.is_vote_meaningful(vote, tally.validators) and tally.votes.get((proposer, address)) != add:
+                return vote
+        return None
+
     def _remember(self, block_hash: bytes, outcome: ExecutionOutcome) -> None:
         self._executed[block_hash] = outcome
         while len(self._executed) > 16:
@@ -228,8 +280,21 @@ class Chain:
             extra = qbft.QbftExtraData.decode(bytes(header.extra_data))
         except Exception as exc:
             raise InvalidBlock(f"extraData is not QBFT extraData: {exc}") from exc
-        if extra.validators != self.validators_after(parent):
+        expected = self.validators_after(parent)
+        if extra.validators != expected:
             raise InvalidBlock("extraData validators differ from the set for this height")
+        try:
+            voting.validate_vote(extra.vote, header.block_number, expected, self.genesis.qbft.epoch_length)
+            proposer = qbft.proposer_for_round(
+                expected, bytes(parent.coinbase), extra.round, header.block_number
+            )
+        except ConsensusError as exc:
+            raise InvalidBlock(str(exc)) from exc
+        if bytes(header.coinbase) != proposer:
+            raise InvalidBlock(
+                f"coinbase 0x{bytes(header.coinbase).hex()} is not the proposer of round "
+                f"{extra.round} (0x{proposer.hex()})"
+            )
         params = self.genesis.qbft
         empty = bytes(header.transaction_root) == EMPTY_TRIE_ROOT
         period = params.empty_block_period if empty else params.block_period

@@ -59,6 +59,9 @@ class ConsensusDriver:
         self.core = QbftCore(self.config, private_key, self._chain_head(), self._validate_block)
         self.round_changes = 0
         self.last_commit_time: float | None = None
+        self.last_block_interval: float | None = None
+        self.last_finality_latency: float | None = None
+        self._height_started: float = now
         self._handle(NewChainHead(self._chain_head(), now))
 
     def _chain_head(self) -> ChainHead:
@@ -88,6 +91,10 @@ class ConsensusDriver:
 
     def round_state(self) -> RoundState:
         return self.core.round_state()
+
+    @property
+    def is_validator(self) -> bool:
+        return self.core.address in self.chain.validators_after(self.chain.head)
 
     # --- effects out -------------------------------------------------------------
 
@@ -122,6 +129,10 @@ class ConsensusDriver:
             outcome = self.chain.execute_for_import(effect.header_rlp, raws, now=None)
             qbft.validate_finalized_header(effect.header_rlp, self.chain.validators_after(self.chain.head))
             record = self.chain.commit(effect.header_rlp, outcome)
+            if self.last_commit_time is not None:
+                self.last_block_interval = now - self.last_commit_time
+            # From the moment the block's timestamp allowed it to be proposed to finality.
+            self.last_finality_latency = max(0.0, now - float(outcome.header.timestamp))
             self.last_commit_time = now
             self.node.after_commit(record, now)
             log.info("block %d finalized: 0x%s, %d transactions", record.number, record.hash.hex(), len(record.transactions))

@@ -25,7 +25,10 @@ from chain.genesis import GenesisSpec, load_genesis
 from chain.keys import load_private_key
 from chain.node.chain import Chain
 from chain.node.driver import ConsensusDriver
+from chain.node.governance import Governance
+from chain.node.metrics import create_metrics_app
 from chain.node.node import Node
+from chain.node.qbft_rpc import build_methods
 from chain.rpc.server import RpcLimits, create_rpc_app
 from chain.storage.lmdb_store import LmdbStore
 from chain.txpool.config import PoolConfig
@@ -84,9 +87,14 @@ async def start(config: NodeConfig) -> RunningNode:
         max_request_bytes=config.rpc.max_request_bytes,
         max_batch_length=config.rpc.max_batch_length,
     )
-    app = create_rpc_app(node, limits)
+    governance = Governance(node.chain, driver.core.address)
+    app = create_rpc_app(node, limits, methods=build_methods(governance, driver))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    if config.metrics_port is not None:
+        metrics_runner = web.AppRunner(create_metrics_app(node, driver), access_log=None)
+        await metrics_runner.setup()
+        await web.TCPSite(metrics_runner, config.rpc.http_host, config.metrics_port).start()
     http = web.TCPSite(runner, config.rpc.http_host, config.rpc.http_port)
     await http.start()
     ws = web.TCPSite(runner, config.rpc.ws_host, config.rpc.ws_port)
