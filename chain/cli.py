@@ -114,6 +114,63 @@ def key_new(out: Path, passphrase_env: str) -> None:
     click.echo(f"address 0x{address_of(private_key).hex()} written to {out}")
 
 
+@main.group()
+def network() -> None:
+    """Create a consortium network."""
+
+
+@network.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--validators", default=4, show_default=True)
+@click.option("--observers", default=0, show_default=True)
+@click.option("--dev-keys", is_flag=True, help="DEV ONLY: keys from public labels, stored in clear")
+@click.option("--chain-id", default=20211, show_default=True)
+@click.option("--block-period", default=1, show_default=True)
+@click.option("--empty-block-period", default=10, show_default=True)
+@click.option("--base-http-port", default=8545, show_default=True)
+@click.option("--base-p2p-port", default=30303, show_default=True)
+@click.option("--passphrase-env", default="CITYCHAIN_KEY_PASSPHRASE", show_default=True)
+def network_init(
+    folder: Path, validators: int, observers: int, dev_keys: bool, chain_id: int, block_period: int,
+    empty_block_period: int, base_http_port: int, base_p2p_port: int, passphrase_env: str,
+) -> None:
+    """Write a consortium CA, node keys and certificates, genesis and node configs to FOLDER."""
+    import os
+
+    from chain.network_init import init_network
+
+    passphrase = None
+    if not dev_keys:
+        passphrase = os.environ.get(passphrase_env) or click.prompt(
+            "Keystore passphrase", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        layouts = init_network(
+            folder, validators=validators, observers=observers, dev_keys=dev_keys, passphrase=passphrase,
+            chain_id=chain_id, block_period=block_period, empty_block_period=empty_block_period,
+            base_http_port=base_http_port, base_p2p_port=base_p2p_port,
+        )
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for layout in layouts:
+        role = "validator" if layout.validator else "observer"
+        click.echo(f"{layout.name:<14} {role:<9} 0x{layout.address.hex()}  {layout.folder / 'node.toml'}")
+
+
+@main.command("devnet")
+@click.option("--validators", default=4, show_default=True)
+@click.option("--observers", default=0, show_default=True)
+@click.option("--dir", "folder", default=".citychain/devnet", show_default=True, type=click.Path(path_type=Path))
+@click.option("--base-http-port", default=8545, show_default=True)
+@click.option("--base-p2p-port", default=30303, show_default=True)
+def devnet(folder: Path, validators: int, observers: int, base_http_port: int, base_p2p_port: int) -> None:
+    """Run a DEV-ONLY network of separate node processes on loopback; Ctrl-C stops them all."""
+    from chain.devnet_runner import run_devnet
+
+    run_devnet(folder, validators=validators, observers=observers,
+               base_http_port=base_http_port, base_p2p_port=base_p2p_port)
+
+
 # --- helpers -------------------------------------------------------------------
 
 

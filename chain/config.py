@@ -31,6 +31,16 @@ class PoolSettings:
 
 
 @dataclass(frozen=True)
+class P2PConfig:
+    listen_host: str
+    listen_port: int
+    peers: tuple[tuple[str, int], ...]
+    ca_cert: Path
+    tls_cert: Path
+    tls_key: Path
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str
     data_dir: Path
@@ -39,6 +49,39 @@ class NodeConfig:
     rpc: RpcConfig = field(default_factory=RpcConfig)
     pool: PoolSettings = field(default_factory=PoolSettings)
     metrics_port: int | None = None
+    p2p: P2PConfig | None = None
+
+
+def _parse_peer(value: object, where: str) -> tuple[str, int]:
+    if not isinstance(value, str) or ":" not in value:
+        raise ConfigError(f"{where}: expected \"host:port\", got {value!r}")
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) <= 65535 or not host:
+        raise ConfigError(f"{where}: {value!r} is not host:port")
+    return host, int(port)
+
+
+def _parse_p2p(document: dict[str, Any], base_dir: Path) -> P2PConfig | None:
+    if "p2p" not in document:
+        return None
+    p2p = _section(document, "p2p")
+    for required in ("listen_port", "ca_cert", "tls_cert", "tls_key"):
+        if required not in p2p:
+            raise ConfigError(f"p2p.{required}: missing")
+    peers = p2p.get("peers", [])
+    if not isinstance(peers, list):
+        raise ConfigError("p2p.peers: expected a list of \"host:port\"")
+    port = _typed(p2p, "p2p", "listen_port", int, 0)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"p2p.listen_port: {port} is not a TCP port")
+    return P2PConfig(
+        listen_host=_typed(p2p, "p2p", "listen_host", str, "127.0.0.1"),
+        listen_port=port,
+        peers=tuple(_parse_peer(peer, f"p2p.peers[{i}]") for i, peer in enumerate(peers)),
+        ca_cert=(base_dir / _typed(p2p, "p2p", "ca_cert", str, "")).resolve(),
+        tls_cert=(base_dir / _typed(p2p, "p2p", "tls_cert", str, "")).resolve(),
+        tls_key=(base_dir / _typed(p2p, "p2p", "tls_key", str, "")).resolve(),
+    )
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -93,6 +136,7 @@ def parse_node_config(document: dict[str, Any], base_dir: Path) -> NodeConfig:
         rpc=rpc_config,
         pool=pool_config,
         metrics_port=metrics_port,
+        p2p=_parse_p2p(document, base_dir),
     )
 
 

@@ -43,6 +43,7 @@ class ConsensusDriver:
         private_key: bytes,
         now: float,
         broadcast: Callable[[bytes], None] | None = None,
+        on_commit: Callable[[bytes, bytes], None] | None = None,
     ) -> None:
         self.node = node
         self.chain = node.chain
@@ -56,6 +57,7 @@ class ConsensusDriver:
             round_change_rebroadcast=params.request_timeout,
         )
         self._broadcast = broadcast or (lambda raw: None)
+        self._on_commit = on_commit or (lambda header_rlp, body: None)
         self.core = QbftCore(self.config, private_key, self._chain_head(), self._validate_block)
         self.round_changes = 0
         self.last_commit_time: float | None = None
@@ -88,6 +90,13 @@ class ConsensusDriver:
 
     def on_message(self, raw: bytes, now: float) -> None:
         self._handle(MessageReceived(raw, now))
+
+    def on_block_imported(self, now: float) -> None:
+        """A block arrived by gossip or sync and is now the head: move to the next height."""
+        self._handle(NewChainHead(self._chain_head(), now))
+
+    def set_network(self, broadcast: Callable[[bytes], None], on_commit: Callable[[bytes, bytes], None]) -> None:
+        self._broadcast, self._on_commit = broadcast, on_commit
 
     def round_state(self) -> RoundState:
         return self.core.round_state()
@@ -125,6 +134,8 @@ class ConsensusDriver:
             body = rlp.encode([t.transaction.raw for t in built.outcome.executed])
             return BlockBuilt(ProposedBlock(built.header_rlp, body), now)
         if isinstance(effect, CommitBlock):
+            if qbft.header_fields(effect.header_rlp).number <= self.chain.head_number:
+                return None  # the block already arrived by gossip or sync
             raws = [bytes(item) for item in rlp.decode(effect.body)]
             outcome = self.chain.execute_for_import(effect.header_rlp, raws, now=None)
             qbft.validate_finalized_header(effect.header_rlp, self.chain.validators_after(self.chain.head))
@@ -135,6 +146,7 @@ class ConsensusDriver:
             self.last_finality_latency = max(0.0, now - float(outcome.header.timestamp))
             self.last_commit_time = now
             self.node.after_commit(record, now)
+            self._on_commit(effect.header_rlp, effect.body)
             log.info("block %d finalized: 0x%s, %d transactions", record.number, record.hash.hex(), len(record.transactions))
             return NewChainHead(self._chain_head(), now)
         if isinstance(effect, RoundChanged):

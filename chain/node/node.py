@@ -7,10 +7,8 @@ answers queries and keeps the transaction pool.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
 
-from chain.consensus import block_encoding as qbft
 from chain.errors import (
     InvalidParams,
     LimitExceeded,
@@ -56,6 +54,8 @@ class Node:
         self._listeners: list[BlockListener] = []
         self._max_logs_block_range = max_logs_block_range
         self.peers = 0
+        self.forward_transaction: Callable[[bytes], None] | None = None
+        self.sync_status: Callable[[], tuple[int, int, int] | None] = lambda: None
         self._restore_pool()
 
     # --- NodeAPI properties -----------------------------------------------------
@@ -80,7 +80,10 @@ class Node:
         return self.chain.head_number
 
     def syncing(self) -> SyncStatus | None:
-        return None
+        status = self.sync_status()
+        if status is None:
+            return None
+        return SyncStatus(starting_block=status[0], current_block=status[1], highest_block=status[2])
 
     # --- blocks and transactions -------------------------------------------------
 
@@ -223,9 +226,11 @@ class Node:
 
     # --- admission -----------------------------------------------------------------
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
+    def send_raw_transaction(self, raw: bytes, gossip: bool = True) -> bytes:
         decoded = self.admit(raw)
         self.chain.store.put_pool_transaction(decoded.hash, decoded.raw)
+        if gossip and self.forward_transaction is not None:
+            self.forward_transaction(decoded.raw)  # so any node's RPC accepts transactions
         return decoded.hash
 
     def admit(self, raw: bytes, now: float | None = None) -> DecodedTransaction:
@@ -416,6 +421,3 @@ def _bloom(logs: Sequence[LogView]) -> bytes:
             bloom.add(topic)
     return int(bloom).to_bytes(256, "big")
 
-
-SelectorTag = Literal["pending"]
-_ = qbft  # block encoding is used by the driver; keep import for type users

@@ -129,7 +129,10 @@ async def serve(config: NodeConfig, on_ready: Callable[[RunningNode], None] | No
         on_ready(running)
     try:
         while not stop.is_set():
-            running.driver.on_tick(time.time())
+            try:
+                running.driver.on_tick(time.time())
+            except Exception:  # one bad tick must not stop the node; the log says what
+                log.exception("consensus tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
     finally:
