@@ -136,23 +136,25 @@ class Chain:
         if cached is not None:
             return cached
         epoch = self.genesis.qbft.epoch_length
-        chain: list[blocks.Header] = [header]
-        while chain[-1].block_number % epoch != 0:
-            parent_hash = bytes(chain[-1].parent_hash)
+        pending: list[blocks.Header] = [header]  # headers to fold, newest first
+        while True:
+            oldest = pending[-1]
+            if oldest.block_number % epoch == 0:
+                # An epoch block (or genesis) resets the votes; its extraData lists the set.
+                pending.pop()
+                state = voting.TallyState(qbft.QbftExtraData.decode(bytes(oldest.extra_data)).validators, {})
+                self._remember_tally(qbft.block_hash(blocks.encode_header(oldest)), state)
+                break
+            parent_hash = bytes(oldest.parent_hash)
             known = self._tallies.get(parent_hash)
             if known is not None:
+                state = known
                 break
             parent = self.header_by_hash(parent_hash)
             if parent is None:
                 raise StorageCorrupted(f"header {parent_hash.hex()} is missing")
-            chain.append(parent)
-        start = chain.pop()
-        start_hash = qbft.block_hash(blocks.encode_header(start))
-        state = self._tallies.get(start_hash)
-        if state is None:  # an epoch block (or genesis): votes reset, set from extraData
-            state = voting.TallyState(qbft.QbftExtraData.decode(bytes(start.extra_data)).validators, {})
-            self._remember_tally(start_hash, state)
-        for block in reversed(chain):
+            pending.append(parent)
+        for block in reversed(pending):
             extra = qbft.QbftExtraData.decode(bytes(block.extra_data))
             state = voting.apply_block(state, block.block_number, bytes(block.coinbase), extra.vote, epoch)
             self._remember_tally(qbft.block_hash(blocks.encode_header(block)), state)

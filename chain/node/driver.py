@@ -42,7 +42,7 @@ class ConsensusDriver:
         node: Node,
         private_key: bytes,
         now: float,
-        broadcast: Callable[[bytes], None] | None = None,
+        broadcast: Callable[[bytes], object] | None = None,
         on_commit: Callable[[bytes, bytes], None] | None = None,
     ) -> None:
         self.node = node
@@ -95,7 +95,7 @@ class ConsensusDriver:
         """A block arrived by gossip or sync and is now the head: move to the next height."""
         self._handle(NewChainHead(self._chain_head(), now))
 
-    def set_network(self, broadcast: Callable[[bytes], None], on_commit: Callable[[bytes, bytes], None]) -> None:
+    def set_network(self, broadcast: Callable[[bytes], object], on_commit: Callable[[bytes, bytes], None]) -> None:
         self._broadcast, self._on_commit = broadcast, on_commit
 
     def round_state(self) -> RoundState:

@@ -54,7 +54,7 @@ class Node:
         self._listeners: list[BlockListener] = []
         self._max_logs_block_range = max_logs_block_range
         self.peers = 0
-        self.forward_transaction: Callable[[bytes], None] | None = None
+        self.forward_transaction: Callable[[bytes], object] | None = None
         self.sync_status: Callable[[], tuple[int, int, int] | None] = lambda: None
         self._restore_pool()
 

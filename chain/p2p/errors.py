@@ -20,8 +20,9 @@ class PeerError(P2PError):
 
     ``reason`` is a stable code (for metrics and tests); the message says what happened.
     Codes: frame_too_large, unknown_message_type, malformed_message, bad_certificate,
-    not_allowed, bad_hello_signature, node_id_mismatch, wrong_chain_id, wrong_genesis,
-    self_connection, protocol_violation, handshake_timeout, unexpected_message.
+    not_allowed, self_connection, protocol_version, bad_hello_signature,
+    node_id_mismatch, wrong_chain_id, wrong_genesis, unexpected_message,
+    protocol_violation.
     """
 
     def __init__(self, reason: str, message: str) -> None:
