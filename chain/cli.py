@@ -201,9 +201,18 @@ def _prepare_dev_folder(folder: Path, http_port: int, ws_port: int) -> Path:
 
 
 def _run(config_path: Path, announce) -> None:  # type: ignore[no-untyped-def]
+    import os
+
     from chain.keys import KeyError_
     from chain.node.runner import DataDirInUse, serve
 
+    profile_to = os.environ.get("CITYCHAIN_PROFILE")  # a folder: where to write cProfile stats
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         config = load_node_config(config_path)
         asyncio.run(serve(config, on_ready=announce))
@@ -211,6 +220,10 @@ def _run(config_path: Path, announce) -> None:  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"cannot start the node: {exc}") from exc
+    finally:
+        if profiler is not None and profile_to:
+            profiler.disable()
+            profiler.dump_stats(str(Path(profile_to) / f"node-{os.getpid()}.prof"))
 
 
 def _announce_node(running) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ the asyncio runner is the only caller that knows about time and sockets.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import rlp
@@ -56,6 +56,9 @@ class Chain:
         self._headers: OrderedDict[bytes, blocks.Header] = OrderedDict()
         self._executed: OrderedDict[bytes, ExecutionOutcome] = OrderedDict()
         self._tallies: OrderedDict[bytes, voting.TallyState] = OrderedDict()
+        self._head_reader: engine.AccountReader | None = None
+        # Transactions already decoded and signature-checked (the pool's), by hash.
+        self.known_transactions: Mapping[bytes, DecodedTransaction] = {}
         # Votes this node's operator asked for (qbft_proposeValidatorVote): address -> add.
         self.proposed_votes: dict[bytes, bool] = {}
         self._open()
@@ -189,6 +192,11 @@ class Chain:
         return Roles()
 
     def reader_at(self, header: blocks.Header) -> engine.AccountReader:
+        if header is self.head:
+            # One reader per head: admission checks thousands of transactions per block.
+            if self._head_reader is None:
+                self._head_reader = engine.AccountReader(header, self.store)
+            return self._head_reader
         return engine.AccountReader(header, self.store)
 
     # --- building ----------------------------------------------------------------
@@ -337,8 +345,9 @@ class Chain:
         roles = self.role_lookup(self.reader_at(parent))
         txs = []
         for index, raw in enumerate(raw_transactions):
+            known = self.known_transactions.get(keccak(raw))
             try:
-                tx = decode_transaction(raw, self.chain_id)
+                tx = known if known is not None and known.raw == raw else decode_transaction(raw, self.chain_id)
             except TransactionRejected as exc:
                 raise InvalidBlock(f"transaction {index}: {exc.message}") from exc
             if roles[tx.sender] == ROLE_NONE:
@@ -405,6 +414,7 @@ class Chain:
         )
         self.store.commit_block(record)
         self.head_number, self.head_hash, self.head = header.block_number, block_hash, header
+        self._head_reader = None
         self._headers[block_hash] = header
         self._executed.clear()
         return record

@@ -71,7 +71,7 @@ class NodeNetwork:
     def on_transaction(self, node_id: bytes, raw: bytes) -> None:
         # Already known, or not valid here: nothing to relay.
         with contextlib.suppress(TransactionRejected):
-            self.node.send_raw_transaction(raw, gossip=False)
+            self.node.accept_from_peer(raw)
 
     def on_status(self, node_id: bytes, number: int, block_hash: bytes) -> None:
         self._note_head(node_id, number, block_hash)

@@ -51,6 +51,7 @@ class Node:
         self.chain = chain
         self.pool = TransactionPool(pool_config or PoolConfig(min_tip=chain.genesis.min_gas_price))
         self._decoded: dict[bytes, DecodedTransaction] = {}
+        chain.known_transactions = self._decoded
         self._listeners: list[BlockListener] = []
         self._max_logs_block_range = max_logs_block_range
         self.peers = 0
@@ -226,12 +227,18 @@ class Node:
 
     # --- admission -----------------------------------------------------------------
 
-    def send_raw_transaction(self, raw: bytes, gossip: bool = True) -> bytes:
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Accept a transaction from this node's RPC: durable before the answer, then gossiped."""
         decoded = self.admit(raw)
         self.chain.store.put_pool_transaction(decoded.hash, decoded.raw)
-        if gossip and self.forward_transaction is not None:
+        if self.forward_transaction is not None:
             self.forward_transaction(decoded.raw)  # so any node's RPC accepts transactions
         return decoded.hash
+
+    def accept_from_peer(self, raw: bytes) -> bytes:
+        """A gossiped transaction: pooled, not written to disk (the node that acknowledged
+        it to its client did that) and not re-forwarded (the p2p layer relays once)."""
+        return self.admit(raw).hash
 
     def admit(self, raw: bytes, now: float | None = None) -> DecodedTransaction:
         """Check a transaction against the head state and the pool; add it or raise."""
