@@ -174,3 +174,42 @@ def test_a_node_with_a_certificate_from_another_ca_cannot_connect(network: Netwo
     assert network.head(0) >= 4
     refusals = "".join(network.nodes[i].log() for i in range(4))
     assert "certificate" in refusals.lower() and "refus" in refusals.lower()
+
+
+def test_devnet_command_runs_four_processes_and_stops_them_all_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    http, p2p = _free_base(4)
+    devnet = subprocess.Popen(
+        [sys.executable, "-m", "chain.cli", "devnet", "--validators", "4", "--dir", str(tmp_path),
+         "--base-http-port", str(http), "--base-p2p-port", str(p2p)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{http + 30}"  # node 3
+
+        def finalized() -> bool:
+            reply = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, timeout=2)
+            return int(reply.json()["result"], 16) >= 2
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if finalized():
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the devnet did not finalize blocks")
+    finally:
+        devnet.send_signal(signal.SIGINT)
+        output, _ = devnet.communicate(timeout=60)
+    assert devnet.returncode == 0, output
+    for index in range(4):
+        assert f"node-{index}: http://127.0.0.1:{http + 10 * index}" in output
+    assert "all nodes stopped" in output
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert leftover.strip() == "", f"node processes still running: {leftover}"
