@@ -22,9 +22,9 @@ up: $(STAMP)
 	$(BIN)/citychain up
 
 lint: $(STAMP)
-	$(BIN)/ruff check chain contracts bench tests
+	$(BIN)/ruff check chain contracts bench tests anchoring
 	$(BIN)/lint-imports
-	$(BIN)/mypy chain
+	$(BIN)/mypy chain anchoring
 
 test: $(STAMP) contracts/node_modules/.stamp lint
 	$(BIN)/python -m pytest

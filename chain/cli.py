@@ -171,6 +171,20 @@ def devnet(folder: Path, validators: int, observers: int, base_http_port: int, b
                base_http_port=base_http_port, base_p2p_port=base_p2p_port)
 
 
+@main.group("log")
+def log_group() -> None:
+    """Verify RFC 9162 Merkle-log proofs."""
+
+
+@log_group.command("verify")
+def log_verify() -> None:
+    """Verify proofs read from stdin, one JSON object per line in the transparency-dev
+    test-vector format (inclusion or consistency); print one verdict per line."""
+    from anchoring.verify_cli import main as verify_main
+
+    sys.exit(verify_main(sys.stdin, sys.stdout))
+
+
 # --- helpers -------------------------------------------------------------------
 
 

@@ -1,0 +1,282 @@
+"""SQLAlchemy storage for logs, witness state and signed checkpoints.
+
+SQLite by default, PostgreSQL through a URL (psycopg 3). The schema comes from the
+Alembic migration in ``anchoring/migrations`` (``anchoring.migrations.upgrade``);
+the tables below mirror it for queries. An append is one transaction: lock the
+log (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), read
+the right edge, insert leaves and newly complete nodes, bump the size. Leaf hashes
+are the level-0 nodes, so the nodes table holds levels 1 and up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from anchoring.checkpoint import Checkpoint, parse_checkpoint_body
+from anchoring.errors import LogError
+from anchoring.tiles import NodeId, compact_range, extend_edge, fold_right
+from anchoring.witness import TreeHead
+
+metadata = MetaData()
+
+logs = Table(
+    "anchoring_logs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(255), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+)
+leaves = Table(
+    "anchoring_leaves", metadata,
+    Column("log_id", Integer, ForeignKey("anchoring_logs.id"), primary_key=True),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("entry", LargeBinary, nullable=True),
+)
+nodes = Table(
+    "anchoring_nodes", metadata,
+    Column("log_id", Integer, ForeignKey("anchoring_logs.id"), primary_key=True),
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+witness_heads = Table(
+    "anchoring_witness_heads", metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+)
+signed_checkpoints = Table(
+    "anchoring_signed_checkpoints", metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+)
+
+_WRITE = "anchoring_write"
+
+
+def make_engine(url: str = "sqlite:///anchoring.db", **kwargs: Any) -> Engine:
+    """An engine for SQLite (writers serialized by BEGIN IMMEDIATE) or PostgreSQL."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _serialize_sqlite_writers(engine)
+    return engine
+
+
+def _serialize_sqlite_writers(engine: Engine) -> None:
+    # pysqlite's own BEGIN handling is switched off so a write transaction can take
+    # the database's writer lock up front (BEGIN IMMEDIATE), not on its first write.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+def _fetch_nodes(conn: Connection, log_id: int, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    wanted = set(ids)
+    found: dict[NodeId, bytes] = {}
+    leaf_idx = sorted(index for level, index in wanted if level == 0)
+    if leaf_idx:
+        rows = conn.execute(
+            select(leaves.c.idx, leaves.c.leaf_hash)
+            .where(leaves.c.log_id == log_id, leaves.c.idx.in_(leaf_idx))
+        )
+        found.update({(0, row.idx): bytes(row.leaf_hash) for row in rows})
+    by_level: dict[int, list[int]] = {}
+    for level, index in sorted(wanted):
+        if level > 0:
+            by_level.setdefault(level, []).append(index)
+    if by_level:
+        # One indexed SELECT per level in a UNION ALL: SQLite uses only the log_id
+        # prefix of the primary key for a row-value IN or an OR across levels.
+        per_level = [
+            select(nodes.c.level, nodes.c.idx, nodes.c.hash)
+            .where(nodes.c.log_id == log_id, nodes.c.level == level, nodes.c.idx.in_(idx))
+            for level, idx in by_level.items()
+        ]
+        rows = conn.execute(per_level[0] if len(per_level) == 1 else union_all(*per_level))
+        found.update({(row.level, row.idx): bytes(row.hash) for row in rows})
+    return found
+
+
+class SqlLogStore:
+    """The logs in one database; each log is served by a ``SqlNodeStore``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_log(self, origin: str) -> SqlNodeStore:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(logs.insert().values(origin=origin, size=0, root=fold_right([])))
+        except IntegrityError:
+            raise LogError(f"a log with origin {origin!r} already exists") from None
+        return self.open_log(origin)
+
+    def open_log(self, origin: str) -> SqlNodeStore:
+        with self.engine.connect() as conn:
+            log_id = conn.execute(select(logs.c.id).where(logs.c.origin == origin)).scalar()
+        if log_id is None:
+            raise LogError(f"no log with origin {origin!r}; create it first")
+        return SqlNodeStore(self.engine, log_id)
+
+
+class SqlNodeStore:
+    """NodeStore of one log in SQL."""
+
+    def __init__(self, engine: Engine, log_id: int) -> None:
+        self.engine = engine
+        self.log_id = log_id
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(logs.c.size).where(logs.c.id == self.log_id)).scalar_one())
+
+    def head(self) -> TreeHead:
+        """The current size and root, read together."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(logs.c.size, logs.c.root).where(logs.c.id == self.log_id)).one()
+        return TreeHead(int(row.size), bytes(row.root))
+
+    def get_nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        with self.engine.connect() as conn:
+            return _fetch_nodes(conn, self.log_id, ids)
+
+    def append(self, leaf_hashes: Sequence[bytes], entries: Sequence[bytes] | None = None) -> int:
+        if entries is not None and len(entries) != len(leaf_hashes):
+            raise LogError(f"{len(entries)} entries for {len(leaf_hashes)} leaf hashes")
+        with write_transaction(self.engine) as conn:
+            size = int(conn.execute(
+                select(logs.c.size).where(logs.c.id == self.log_id).with_for_update()
+            ).scalar_one())
+            ids = compact_range(size)
+            edge = _fetch_nodes(conn, self.log_id, ids)
+            appended = extend_edge(size, [edge[n] for n in ids], leaf_hashes)
+            if not leaf_hashes:
+                return size
+            leaf_rows = [
+                {"log_id": self.log_id, "idx": size + i, "leaf_hash": h,
+                 "entry": entries[i] if entries is not None else None}
+                for i, h in enumerate(leaf_hashes)
+            ]
+            node_rows = [
+                {"log_id": self.log_id, "level": level, "idx": idx, "hash": h}
+                for (level, idx), h in appended.nodes if level > 0
+            ]
+            conn.execute(leaves.insert(), leaf_rows)
+            if node_rows:
+                conn.execute(nodes.insert(), node_rows)
+            conn.execute(
+                update(logs).where(logs.c.id == self.log_id)
+                .values(size=appended.new_size, root=fold_right(appended.edge))
+            )
+        return size
+
+    def get_entry(self, index: int) -> bytes | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(leaves.c.entry).where(leaves.c.log_id == self.log_id, leaves.c.idx == index)
+            ).first()
+        if row is None:
+            raise LogError(f"leaf index {index} is not in log {self.log_id}")
+        return None if row.entry is None else bytes(row.entry)
+
+
+class SqlWitnessState:
+    """WitnessStateStore in SQL: compare-and-set is a conditional UPDATE (or INSERT)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def latest(self, origin: str) -> TreeHead | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(witness_heads.c.size, witness_heads.c.root).where(witness_heads.c.origin == origin)
+            ).first()
+        return None if row is None else TreeHead(int(row.size), bytes(row.root))
+
+    def compare_and_set(self, origin: str, expected: TreeHead | None, new: TreeHead) -> bool:
+        try:
+            with write_transaction(self.engine) as conn:
+                if expected is None:
+                    conn.execute(witness_heads.insert().values(origin=origin, size=new.size, root=new.root))
+                    return True
+                result = conn.execute(
+                    update(witness_heads)
+                    .where(witness_heads.c.origin == origin, witness_heads.c.size == expected.size,
+                           witness_heads.c.root == expected.root)
+                    .values(size=new.size, root=new.root)
+                )
+                return result.rowcount == 1
+        except IntegrityError:
+            return False
+
+
+class SqlSignedCheckpointStore:
+    """SignedCheckpointStore in SQL, keyed by origin, holding the signed body."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def latest(self, origin: str) -> Checkpoint | None:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(signed_checkpoints.c.body).where(signed_checkpoints.c.origin == origin)
+            ).scalar()
+        return None if body is None else parse_checkpoint_body(bytes(body))
+
+    def compare_and_set(self, expected: Checkpoint | None, new: Checkpoint) -> bool:
+        try:
+            with write_transaction(self.engine) as conn:
+                if expected is None:
+                    conn.execute(signed_checkpoints.insert().values(origin=new.origin, body=new.body()))
+                    return True
+                result = conn.execute(
+                    update(signed_checkpoints)
+                    .where(signed_checkpoints.c.origin == new.origin,
+                           signed_checkpoints.c.body == expected.body())
+                    .values(body=new.body())
+                )
+                return result.rowcount == 1
+        except IntegrityError:
+            return False
