@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -20,12 +21,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
+    UniqueConstraint,
     create_engine,
     event,
     select,
@@ -67,6 +70,24 @@ witness_heads = Table(
     Column("origin", String(255), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("root", LargeBinary(32), nullable=False),
+)
+# Checkpoints waiting to be anchored on chain (the outbox); one row per signed checkpoint.
+outbox = Table(
+    "anchoring_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(255), nullable=False),
+    Column("log_id", LargeBinary(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("key_id", LargeBinary(8), nullable=False),
+    Column("checkpoint", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(32), nullable=True),
+    Column("tx_hash", LargeBinary(32), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(1000), nullable=True),
+    UniqueConstraint("origin", "size", name="uq_anchoring_outbox_origin_size"),
+    Index("ix_anchoring_outbox_pending", "status", "log_id", "size"),
 )
 signed_checkpoints = Table(
     "anchoring_signed_checkpoints", metadata,
@@ -139,6 +160,44 @@ def _fetch_nodes(conn: Connection, log_id: int, ids: Iterable[NodeId]) -> dict[N
     return found
 
 
+@dataclass(frozen=True)
+class AppendResult:
+    old_size: int
+    new_size: int
+    root: bytes
+
+
+def append_in(
+    conn: Connection, log_id: int, leaf_hashes: Sequence[bytes], entries: Sequence[bytes] | None = None
+) -> AppendResult:
+    """Append inside the caller's write transaction (so an outbox row can join it)."""
+    if entries is not None and len(entries) != len(leaf_hashes):
+        raise LogError(f"{len(entries)} entries for {len(leaf_hashes)} leaf hashes")
+    row = conn.execute(
+        select(logs.c.size, logs.c.root).where(logs.c.id == log_id).with_for_update()
+    ).one()
+    size = int(row.size)
+    if not leaf_hashes:
+        return AppendResult(size, size, bytes(row.root))
+    ids = compact_range(size)
+    edge = _fetch_nodes(conn, log_id, ids)
+    appended = extend_edge(size, [edge[n] for n in ids], leaf_hashes)
+    conn.execute(leaves.insert(), [
+        {"log_id": log_id, "idx": size + i, "leaf_hash": h,
+         "entry": entries[i] if entries is not None else None}
+        for i, h in enumerate(leaf_hashes)
+    ])
+    node_rows = [
+        {"log_id": log_id, "level": level, "idx": idx, "hash": h}
+        for (level, idx), h in appended.nodes if level > 0
+    ]
+    if node_rows:
+        conn.execute(nodes.insert(), node_rows)
+    root = fold_right(appended.edge)
+    conn.execute(update(logs).where(logs.c.id == log_id).values(size=appended.new_size, root=root))
+    return AppendResult(size, appended.new_size, root)
+
+
 class SqlLogStore:
     """The logs in one database; each log is served by a ``SqlNodeStore``."""
 
@@ -183,34 +242,8 @@ class SqlNodeStore:
             return _fetch_nodes(conn, self.log_id, ids)
 
     def append(self, leaf_hashes: Sequence[bytes], entries: Sequence[bytes] | None = None) -> int:
-        if entries is not None and len(entries) != len(leaf_hashes):
-            raise LogError(f"{len(entries)} entries for {len(leaf_hashes)} leaf hashes")
         with write_transaction(self.engine) as conn:
-            size = int(conn.execute(
-                select(logs.c.size).where(logs.c.id == self.log_id).with_for_update()
-            ).scalar_one())
-            ids = compact_range(size)
-            edge = _fetch_nodes(conn, self.log_id, ids)
-            appended = extend_edge(size, [edge[n] for n in ids], leaf_hashes)
-            if not leaf_hashes:
-                return size
-            leaf_rows = [
-                {"log_id": self.log_id, "idx": size + i, "leaf_hash": h,
-                 "entry": entries[i] if entries is not None else None}
-                for i, h in enumerate(leaf_hashes)
-            ]
-            node_rows = [
-                {"log_id": self.log_id, "level": level, "idx": idx, "hash": h}
-                for (level, idx), h in appended.nodes if level > 0
-            ]
-            conn.execute(leaves.insert(), leaf_rows)
-            if node_rows:
-                conn.execute(nodes.insert(), node_rows)
-            conn.execute(
-                update(logs).where(logs.c.id == self.log_id)
-                .values(size=appended.new_size, root=fold_right(appended.edge))
-            )
-        return size
+            return append_in(conn, self.log_id, leaf_hashes, entries).old_size
 
     def get_entry(self, index: int) -> bytes | None:
         with self.engine.connect() as conn:

@@ -185,6 +185,44 @@ def log_verify() -> None:
     sys.exit(verify_main(sys.stdin, sys.stdout))
 
 
+@main.group("anchor")
+def anchor_group() -> None:
+    """Anchor log checkpoints on chain."""
+
+
+@anchor_group.command("worker")
+@click.option("--database", "database_url", envvar="DATABASE_URL", default="sqlite:///citychain.db",
+              show_default=True, help="SQLAlchemy URL of the logs' database (env DATABASE_URL)")
+@click.option("--rpc", "rpc_url", default="http://127.0.0.1:8545", show_default=True)
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path, exists=True),
+              help="key file of the account that anchors (a department account or the platform operator)")
+@click.option("--registry", "registry", default="0x0000000000000000000000000000000000001001",
+              show_default=True, help="CityRegistry address from genesis")
+def anchor_worker(database_url: str, rpc_url: str, key_path: Path, registry: str) -> None:
+    """Anchor every pending checkpoint of the outbox, in order; retry while the chain is down."""
+    import signal
+    import threading
+
+    from anchoring.anchored_log import SqlOutbox, run_worker
+    from anchoring.chain_client import Web3AnchorChain
+    from anchoring.migrations import upgrade
+    from anchoring.store_sql import make_engine
+    from chain.keys import KeyError_, load_private_key
+
+    try:
+        key = load_private_key(key_path)
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(database_url)
+    upgrade(engine)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    chain = Web3AnchorChain(rpc_url, key, bytes.fromhex(registry.removeprefix("0x")))
+    click.echo(f"anchoring worker: {database_url} -> {rpc_url}")
+    run_worker(SqlOutbox(engine), chain, stop)
+
+
 # --- helpers -------------------------------------------------------------------
 
 

@@ -16,12 +16,31 @@ from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
 from chain.consensus.block_encoding import QbftExtraData
-from chain.execution.genesis import run_constructor
+from chain.execution.genesis import Predeploy, run_constructor
 from chain.genesis import GenesisAccount, GenesisSpec, QbftParams, config_digest, genesis_to_json
 from chain.keys import write_dev_key
 from contracts.artifacts import load_artifact
 
 PERMISSIONING_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001000")
+# The trust-anchor system contracts. CityRegistry is the one address the genesis
+# config names (systemContracts.cityRegistry); every other one is found through it.
+CITY_REGISTRY_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001001")
+CITY_ADMINISTRATION_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001002")
+DEPARTMENT_REGISTRY_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001003")
+TRUST_LIST_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001004")
+MUTUAL_RECOGNITION_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001005")
+STATUS_REGISTRY_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001006")
+ANCHOR_REGISTRY_ADDRESS = bytes.fromhex("0000000000000000000000000000000000001007")
+# CityRegistry names (ASCII, zero-padded to bytes32 on chain) -> genesis addresses.
+REGISTRY_NAMES = {
+    "Permissioning": PERMISSIONING_ADDRESS,
+    "CityAdministration": CITY_ADMINISTRATION_ADDRESS,
+    "DepartmentRegistry": DEPARTMENT_REGISTRY_ADDRESS,
+    "TrustList": TRUST_LIST_ADDRESS,
+    "MutualRecognition": MUTUAL_RECOGNITION_ADDRESS,
+    "StatusRegistry": STATUS_REGISTRY_ADDRESS,
+    "AnchorRegistry": ANCHOR_REGISTRY_ADDRESS,
+}
 DEV_CHAIN_ID = 20211
 DEV_BALANCE = 10**24  # 1,000,000 ether-units, for chains that price gas
 
@@ -29,6 +48,13 @@ ROLE_CITY_ADMIN = 1
 ROLE_DEPARTMENT = 2
 ROLE_SERVICE_MODULE = 3
 ROLE_NAMES = {0: "none", 1: "city admin", 2: "department", 3: "service module"}
+
+# DepartmentRegistry role bits (a department may have several).
+DEPARTMENT_ISSUER = 1
+DEPARTMENT_VERIFIER = 2
+DEPARTMENT_REGULATOR = 4
+DEPARTMENT_BANK = 8
+DEPARTMENT_SERVICE_MODULE = 16
 
 DEV_WARNING = (
     "DEV ONLY: every key of this network is derived from a public label and is known "
@@ -69,8 +95,92 @@ DEV_ACCOUNTS = (
 )
 
 
+@dataclass(frozen=True)
+class GenesisDepartment:
+    """A department admitted in genesis, as if the city administration had admitted it."""
+
+    usci: str  # GB 32100-2015, 18 characters; the contract checks the check character
+    name: str
+    roles: int  # DEPARTMENT_* bits
+    admin: bytes  # the department's admin account
+
+
+# DEV ONLY: the dev "department" account administers a dev issuing department.
+DEV_DEPARTMENT = GenesisDepartment(
+    usci="91350100M000100Y43",
+    name="DEV department",
+    roles=DEPARTMENT_ISSUER,
+    admin=next(a.address for a in DEV_ACCOUNTS if a.label == "department"),
+)
+
+
+def registry_name(name: str) -> bytes:
+    """A CityRegistry name as bytes32: ASCII, left-aligned, zero-padded."""
+    return name.encode("ascii").ljust(32, b"\0")
+
+
 def _calldata(signature: str, types: Sequence[str], values: Sequence[object]) -> bytes:
     return function_signature_to_4byte_selector(signature) + abi_encode(list(types), list(values))
+
+
+def _predeployed(predeploy: Predeploy) -> GenesisAccount:
+    return GenesisAccount(
+        balance=0, nonce=1, code=predeploy.runtime_code, storage=predeploy.storage
+    )
+
+
+def _trust_contracts(
+    chain_id: int,
+    deployer: bytes,
+    city_admins: Sequence[bytes],
+    threshold: int,
+    departments: Sequence[GenesisDepartment],
+    platform_operator: bytes | None,
+) -> dict[bytes, GenesisAccount]:
+    """The trust-anchor contracts, each through its constructor at its fixed address.
+
+    Setup that only the city administration may do (admitting the genesis
+    departments) is run as calls from the CityAdministration address, exactly the
+    calls an executed multisig proposal would make.
+    """
+
+    def deploy(name: str, address: bytes, types: list[str], args: list[object],
+               calls: Sequence[tuple[bytes, bytes]] = ()) -> tuple[bytes, GenesisAccount]:
+        creation = load_artifact(name).bytecode + abi_encode(types, args)
+        return address, _predeployed(run_constructor(creation, address, deployer, calls, chain_id))
+
+    admit = [
+        (
+            CITY_ADMINISTRATION_ADDRESS,
+            _calldata(
+                "admit(bytes18,string,uint8,address)",
+                ["bytes18", "string", "uint8", "address"],
+                [d.usci.encode("ascii"), d.name, d.roles, d.admin],
+            ),
+        )
+        for d in departments
+    ]
+    entries = sorted(REGISTRY_NAMES.items(), key=lambda item: item[1])
+    return dict(
+        [
+            deploy("CityAdministration", CITY_ADMINISTRATION_ADDRESS, ["address[]", "uint256"],
+                   [list(city_admins), threshold]),
+            deploy("CityRegistry", CITY_REGISTRY_ADDRESS, ["address", "bytes32[]", "address[]"],
+                   [CITY_ADMINISTRATION_ADDRESS, [registry_name(n) for n, _ in entries],
+                    [a for _, a in entries]]),
+            deploy("DepartmentRegistry", DEPARTMENT_REGISTRY_ADDRESS, ["address"],
+                   [CITY_ADMINISTRATION_ADDRESS], admit),
+            deploy("TrustList", TRUST_LIST_ADDRESS, ["address", "address"],
+                   [CITY_ADMINISTRATION_ADDRESS, DEPARTMENT_REGISTRY_ADDRESS]),
+            deploy("MutualRecognition", MUTUAL_RECOGNITION_ADDRESS, ["address"],
+                   [DEPARTMENT_REGISTRY_ADDRESS]),
+            deploy("StatusRegistry", STATUS_REGISTRY_ADDRESS, ["address"],
+                   [DEPARTMENT_REGISTRY_ADDRESS]),
+            deploy("AnchorRegistry", ANCHOR_REGISTRY_ADDRESS, ["address", "address", "address"],
+                   [CITY_ADMINISTRATION_ADDRESS, DEPARTMENT_REGISTRY_ADDRESS,
+                    platform_operator or b"\0" * 20]),
+        ]
+    )
 
 
 def make_genesis(
@@ -86,10 +196,28 @@ def make_genesis(
     min_gas_price: int = 0,
     timestamp: int = 0,
     dev_only: bool = False,
+    city_admins: Sequence[bytes] | None = None,
+    city_admin_threshold: int | None = None,
+    departments: Sequence[GenesisDepartment] = (),
+    platform_operator: bytes | None = None,
 ) -> GenesisSpec:
-    """A genesis with the Permissioning contract predeployed through its constructor."""
+    """A genesis with the system contracts predeployed through their constructors.
+
+    Permissioning gets ``admins`` as its city admins. The trust-anchor contracts are
+    governed by the CityAdministration multisig of ``city_admins`` (default: the
+    same ``admins``) with ``city_admin_threshold`` approvals (default: a majority);
+    ``departments`` are admitted in genesis and ``platform_operator`` may anchor
+    platform logs. Every one of them is listed in CityRegistry.
+    """
     if not admins:
         raise ValueError("a genesis needs at least one city admin account")
+    city_admins = list(admins if city_admins is None else city_admins)
+    if city_admin_threshold is None:
+        city_admin_threshold = len(city_admins) // 2 + 1
+    if not 1 <= city_admin_threshold <= len(city_admins):
+        raise ValueError(
+            f"city_admin_threshold must be between 1 and {len(city_admins)} (the city admins)"
+        )
     artifact = load_artifact("Permissioning")
     creation = artifact.bytecode + abi_encode(["address[]", "bytes32[]"], [list(admins), list(node_ids)])
     calls = [
@@ -99,10 +227,17 @@ def make_genesis(
     ]
     predeploy = run_constructor(creation, PERMISSIONING_ADDRESS, admins[0], calls, chain_id)
     alloc = {address: GenesisAccount(balance=amount) for address, amount in balances.items()}
-    alloc[PERMISSIONING_ADDRESS] = GenesisAccount(
-        balance=0, nonce=1, code=predeploy.runtime_code, storage=predeploy.storage
+    alloc[PERMISSIONING_ADDRESS] = _predeployed(predeploy)
+    alloc.update(
+        _trust_contracts(
+            chain_id, admins[0], city_admins, city_admin_threshold, departments,
+            platform_operator,
+        )
     )
-    system_contracts = {"permissioning": PERMISSIONING_ADDRESS}
+    system_contracts = {
+        "permissioning": PERMISSIONING_ADDRESS,
+        "cityRegistry": CITY_REGISTRY_ADDRESS,
+    }
     extra = QbftExtraData(
         vanity=config_digest(chain_id, qbft, min_gas_price, system_contracts),
         validators=tuple(sorted(validators)), vote=None, round=0, seals=(),
@@ -139,6 +274,13 @@ def dev_genesis(
         qbft=QbftParams(block_period=block_period, empty_block_period=empty_block_period),
         min_gas_price=min_gas_price,
         dev_only=True,
+        # DEV ONLY: the dev city-admin account alone is the city administration
+        # (threshold 1), so one known key governs every trust contract.
+        city_admins=admins,
+        city_admin_threshold=1,
+        departments=[DEV_DEPARTMENT],
+        # DEV ONLY: the dev service-module account anchors the platform's logs.
+        platform_operator=next(a.address for a in DEV_ACCOUNTS if a.label == "service-module"),
     )
 
 

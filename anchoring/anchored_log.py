@@ -1,0 +1,154 @@
+"""An RFC 9162 log whose every checkpoint is signed and queued for anchoring, atomically.
+
+``AnchoredLog.append`` writes the leaves, the new signed checkpoint and an outbox
+row in ONE database transaction (the log row is locked, so the tree only grows
+and each checkpoint is consistent with the previous one by construction). The
+worker (``run_worker``) then anchors outbox rows on chain; a chain outage or a
+crash of either loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from anchoring.checkpoint import Checkpoint
+from anchoring.merkle import leaf_hash
+from anchoring.note import Ed25519Signer, sign_note
+from anchoring.store_sql import (
+    SqlLogStore,
+    append_in,
+    logs,
+    outbox,
+    signed_checkpoints,
+    write_transaction,
+)
+from anchoring.tiles import TiledLog
+from anchoring.worker import (
+    AnchorChain,
+    ChainUnavailable,
+    Outcome,
+    PendingAnchor,
+    anchor_pending,
+    backoff_seconds,
+)
+
+log = logging.getLogger("citychain.anchoring")
+
+MAX_BATCH = 100_000
+
+
+def chain_log_id(origin: str) -> bytes:
+    """The AnchorRegistry log id of a log: SHA-256 of its origin line."""
+    return hashlib.sha256(origin.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Appended:
+    first_index: int
+    checkpoint: Checkpoint
+    signed_note: bytes
+
+
+class AnchoredLog:
+    def __init__(self, engine: Engine, origin: str, signer: Ed25519Signer) -> None:
+        self.engine = engine
+        self.origin = origin
+        self.signer = signer
+        store = SqlLogStore(engine)
+        with engine.connect() as conn:
+            exists = conn.execute(select(logs.c.id).where(logs.c.origin == origin)).scalar()
+        self.store = store.open_log(origin) if exists is not None else store.create_log(origin)
+        self.tree = TiledLog(self.store)
+
+    def append(self, entries: Sequence[bytes]) -> Appended:
+        """Append entries (their leaf hashes are RFC 9162 leaf hashes of the bytes)."""
+        if not entries:
+            raise ValueError("append needs at least one entry")
+        if len(entries) > MAX_BATCH:
+            raise ValueError(f"{len(entries)} entries in one append; the limit is {MAX_BATCH}")
+        hashes = [leaf_hash(e) for e in entries]
+        with write_transaction(self.engine) as conn:
+            result = append_in(conn, self.store.log_id, hashes, entries)
+            checkpoint = Checkpoint(self.origin, result.new_size, result.root)
+            note = sign_note(checkpoint.body(), [self.signer])
+            updated = conn.execute(
+                update(signed_checkpoints).where(signed_checkpoints.c.origin == self.origin)
+                .values(body=checkpoint.body())
+            )
+            if updated.rowcount == 0:
+                conn.execute(insert(signed_checkpoints).values(origin=self.origin, body=checkpoint.body()))
+            conn.execute(insert(outbox).values(
+                origin=self.origin, log_id=chain_log_id(self.origin), size=result.new_size,
+                root=result.root, key_id=self.signer.key_id.ljust(8, b"\0"), checkpoint=note,
+                status="pending", attempts=0,
+            ))
+        return Appended(result.old_size, checkpoint, note)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return self.tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        return self.tree.consistency_proof(size1, size2)
+
+
+class SqlOutbox:
+    """The worker's Outbox port over the anchoring_outbox table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def pending(self, limit: int) -> list[PendingAnchor]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.id, outbox.c.log_id, outbox.c.size, outbox.c.root, outbox.c.key_id)
+                .where(outbox.c.status == "pending")
+                .order_by(outbox.c.log_id, outbox.c.size)
+                .limit(limit)
+            ).all()
+        return [PendingAnchor(r.id, bytes(r.log_id), int(r.size), bytes(r.root), bytes(r.key_id), 0) for r in rows]
+
+    def finish(self, row_id: int, outcome: Outcome, tx_hash: bytes | None, detail: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(
+                status="done", outcome=outcome.value, tx_hash=tx_hash, last_error=detail[:1000]))
+
+    def record_attempt(self, row_id: int, error: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(
+                attempts=outbox.c.attempts + 1, last_error=error[:1000]))
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox.c.status, outbox.c.outcome)).all()
+        result: dict[str, int] = {}
+        for row in rows:
+            key = row.outcome or row.status
+            result[key] = result.get(key, 0) + 1
+        return result
+
+
+def run_worker(outbox_port: SqlOutbox, chain: AnchorChain, stop: threading.Event, poll: float = 0.5) -> None:
+    """Anchor until ``stop`` is set; back off (capped) while the chain is unavailable."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            done = anchor_pending(outbox_port, chain)
+            failures = 0
+            for pending, outcome in done:
+                log.info("log %s size %d: %s", pending.log_id.hex()[:16], pending.size, outcome.value)
+            if not done:
+                stop.wait(poll)
+        except ChainUnavailable as exc:
+            failures += 1
+            delay = backoff_seconds(failures)
+            log.warning("chain unavailable (%s); retrying in %.1fs", exc, delay)
+            stop.wait(delay)
+
+
