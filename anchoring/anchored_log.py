@@ -91,6 +91,27 @@ class AnchoredLog:
             ))
         return Appended(result.old_size, checkpoint, note)
 
+    def latest_checkpoint_note(self) -> tuple[int, bytes]:
+        """The newest signed checkpoint (size, note)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(outbox.c.size, outbox.c.checkpoint).where(outbox.c.origin == self.origin)
+                .order_by(outbox.c.size.desc()).limit(1)
+            ).first()
+        if row is None:
+            raise ValueError(f"log {self.origin!r} has no checkpoint yet")
+        return int(row.size), bytes(row.checkpoint)
+
+    def proof_bundle(self, index: int) -> dict[str, object]:
+        """Entry ``index`` with its inclusion proof against the newest signed checkpoint."""
+        from anchoring.verification import RecordProof
+
+        size, note = self.latest_checkpoint_note()
+        return RecordProof(
+            origin=self.origin, index=index, leaf_hash=self.tree.leaf_hash(index),
+            proof=tuple(self.inclusion_proof(index, size)), checkpoint_note=note,
+        ).to_json()
+
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         return self.tree.inclusion_proof(index, size)
 

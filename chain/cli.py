@@ -223,6 +223,35 @@ def anchor_worker(database_url: str, rpc_url: str, key_path: Path, registry: str
     run_worker(SqlOutbox(engine), chain, stop)
 
 
+@log_group.command("verify-record")
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True))
+@click.option("--log-key", "log_keys", multiple=True, required=True,
+              help="the log's verifier key (name+keyid+base64), repeatable")
+@click.option("--rpc", "rpc_url", default=None, help="check the checkpoint is anchored on this chain")
+@click.option("--registry", default="0x0000000000000000000000000000000000001001", show_default=True)
+def log_verify_record(bundle: Path, log_keys: tuple[str, ...], rpc_url: str | None, registry: str) -> None:
+    """Verify a record's proof bundle: inclusion, checkpoint signature, on-chain anchor."""
+    import json as json_module
+
+    from anchoring.errors import AnchoringError
+    from anchoring.note import parse_vkey
+    from anchoring.verification import RecordProof, verify_record
+
+    try:
+        keys = [parse_vkey(k) for k in log_keys]
+        proof = RecordProof.from_json(json_module.loads(bundle.read_text()))
+    except (AnchoringError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    chain = None
+    if rpc_url:
+        from anchoring.chain_client import Web3AnchorChain
+
+        chain = Web3AnchorChain(rpc_url, b"\x01" * 32, bytes.fromhex(registry.removeprefix("0x")))
+    verdict = verify_record(proof, keys, chain)
+    click.echo(json_module.dumps(verdict.to_json()))
+    sys.exit(0 if verdict.valid else 1)
+
+
 # --- helpers -------------------------------------------------------------------
 
 

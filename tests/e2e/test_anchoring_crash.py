@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 import subprocess
 import sys
@@ -73,7 +75,18 @@ def test_anchored_sequence_has_no_gap_and_no_duplicate(tmp_path: Path) -> None:
     log_id = chain_log_id(ORIGIN)
     count = registry.functions.anchorCount(log_id).call()
     on_chain = [registry.functions.anchorAt(log_id, i).call() for i in range(count)]
+    # An auditor checks one record against the chain with the CLI; a tampered one fails.
+    bundle = log.proof_bundle(100)
+    (tmp_path / "record.json").write_text(json.dumps(bundle))
+    bundle["leafHash"] = base64.b64encode(b"\x00" * 32).decode()
+    (tmp_path / "tampered.json").write_text(json.dumps(bundle))
+    command = [sys.executable, "-m", "chain.cli", "log", "verify-record", "--log-key",
+               log.signer.verifier().vkey(), "--rpc", node.http_url]
+    good = subprocess.run([*command, str(tmp_path / "record.json")], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([*command, str(tmp_path / "tampered.json")], capture_output=True, text=True, timeout=60)
     node.stop()
+    assert good.returncode == 0 and json.loads(good.stdout)["valid"] is True, good.stdout + good.stderr
+    assert bad.returncode == 1 and json.loads(bad.stdout)["reason"] == "bad_proof"
     # Every checkpoint the log signed is on chain exactly once, in order, with its root.
     assert [(a[0], bytes(a[1])) for a in on_chain] == checkpoints
     outcomes = SqlOutbox(engine).counts()
