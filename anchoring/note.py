@@ -74,8 +74,11 @@ class Note:
 
 
 class Verifier(Protocol):
-    name: str
-    key_id: bytes
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> bytes: ...
 
     def verify(self, text: bytes, signature: bytes) -> bool: ...
 

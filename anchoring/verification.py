@@ -20,7 +20,7 @@ from anchoring.anchored_log import chain_log_id
 from anchoring.checkpoint import Checkpoint, open_checkpoint
 from anchoring.errors import AnchoringError, InvalidProof, SignatureError
 from anchoring.merkle import leaf_hash, verify_consistency, verify_inclusion
-from anchoring.note import Ed25519Verifier, parse_note
+from anchoring.note import Verifier, parse_note
 from anchoring.worker import AnchorOnChain
 
 # Stable reason codes
@@ -91,7 +91,7 @@ class RecordProof:
             raise ValueError(f"malformed proof bundle: {exc}") from exc
 
 
-def _open(note: bytes, verifiers: Sequence[Ed25519Verifier]) -> tuple[Checkpoint | None, Verdict | None]:
+def _open(note: bytes, verifiers: Sequence[Verifier]) -> tuple[Checkpoint | None, Verdict | None]:
     try:
         signatures = parse_note(note).signatures
     except AnchoringError as exc:
@@ -110,7 +110,7 @@ def _open(note: bytes, verifiers: Sequence[Ed25519Verifier]) -> tuple[Checkpoint
     return checkpoint, None
 
 
-def verify_record(bundle: RecordProof, log_keys: Sequence[Ed25519Verifier], chain: AnchorReader | None) -> Verdict:
+def verify_record(bundle: RecordProof, log_keys: Sequence[Verifier], chain: AnchorReader | None) -> Verdict:
     checkpoint, failed = _open(bundle.checkpoint_note, log_keys)
     if failed is not None or checkpoint is None:
         return failed or Verdict(False, MALFORMED)
@@ -133,7 +133,7 @@ def verify_record(bundle: RecordProof, log_keys: Sequence[Ed25519Verifier], chai
 
 
 def compare_checkpoints(
-    older: bytes, newer: bytes, proof: Sequence[bytes], log_keys: Sequence[Ed25519Verifier]
+    older: bytes, newer: bytes, proof: Sequence[bytes], log_keys: Sequence[Verifier]
 ) -> Verdict:
     first, failed = _open(older, log_keys)
     if failed is not None or first is None:
