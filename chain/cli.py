@@ -252,6 +252,48 @@ def log_verify_record(bundle: Path, log_keys: tuple[str, ...], rpc_url: str | No
     sys.exit(0 if verdict.valid else 1)
 
 
+@main.group("witness")
+def witness_group() -> None:
+    """Run a checkpoint witness (c2sp.org/tlog-witness) for other departments' logs."""
+
+
+@witness_group.command("serve")
+@click.option("--database", "database_url", envvar="DATABASE_URL", default="sqlite:///witness.db",
+              show_default=True)
+@click.option("--cosigner-key", "key_path", required=True, type=click.Path(path_type=Path, exists=True),
+              help="file holding the witness's private note key (PRIVATE+KEY+name+id+base64)")
+@click.option("--log", "logs", multiple=True, required=True, metavar="ORIGIN=VKEY",
+              help="a log to witness and its verifier key; repeatable")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8600, show_default=True)
+def witness_serve(database_url: str, key_path: Path, logs: tuple[str, ...], host: str, port: int) -> None:
+    """Serve POST /add-checkpoint; state (latest size and root per log) in the database."""
+    from aiohttp import web
+
+    from anchoring.errors import AnchoringError
+    from anchoring.migrations import upgrade
+    from anchoring.note import parse_skey, parse_vkey
+    from anchoring.store_sql import SqlWitnessState, make_engine
+    from anchoring.witness import Witness
+    from anchoring.witness_http import create_witness_app
+
+    try:
+        cosigner = parse_skey(key_path.read_text().strip())
+        log_keys: dict[str, list] = {}
+        for item in logs:
+            origin, sep, vkey = item.partition("=")
+            if not sep:
+                raise click.ClickException(f"--log {item!r}: expected ORIGIN=VKEY")
+            log_keys.setdefault(origin, []).append(parse_vkey(vkey))
+    except AnchoringError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(database_url)
+    upgrade(engine)
+    witness = Witness(cosigner, log_keys, SqlWitnessState(engine))
+    click.echo(f"witness {cosigner.name}: http://{host}:{port}/add-checkpoint for {', '.join(log_keys)}")
+    web.run_app(create_witness_app(witness), host=host, port=port, print=None)
+
+
 # --- helpers -------------------------------------------------------------------
 
 
