@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -30,6 +30,7 @@ from anchoring.store_sql import (
     write_transaction,
 )
 from anchoring.tiles import TiledLog
+from anchoring.witness_client import WitnessEndpoint, request_cosignature
 from anchoring.worker import (
     AnchorChain,
     ChainUnavailable,
@@ -155,12 +156,47 @@ class SqlOutbox:
         return result
 
 
-def run_worker(outbox_port: SqlOutbox, chain: AnchorChain, stop: threading.Event, poll: float = 0.5) -> None:
+class WitnessCosigning:
+    """Before a checkpoint is anchored: collect witnesses' cosignatures, keep the
+    cosigned note in its outbox row, and anchor how many there are."""
+
+    def __init__(self, engine: Engine, witnesses: Sequence[WitnessEndpoint]) -> None:
+        self.engine = engine
+        self.witnesses = witnesses
+        self._believed: dict[tuple[str, str], int] = {}  # (witness url, origin) -> size it holds
+
+    def __call__(self, pending: PendingAnchor) -> PendingAnchor:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(outbox.c.origin, outbox.c.checkpoint).where(outbox.c.id == pending.id)
+            ).one()
+        origin, note = str(row.origin), bytes(row.checkpoint)
+        tree = TiledLog(SqlLogStore(self.engine).open_log(origin))
+        lines = []
+        for witness in self.witnesses:
+            line = request_cosignature(
+                witness, note, pending.size, lambda old: tree.consistency_proof(old, pending.size),
+                believed_size=self._believed.get((witness.url, origin), 0),
+            )
+            if line is not None:
+                lines.append(line)
+                self._believed[(witness.url, origin)] = pending.size
+        if lines:
+            cosigned = note.rstrip(b"\n") + b"\n" + "".join(lines).encode()
+            with write_transaction(self.engine) as conn:
+                conn.execute(update(outbox).where(outbox.c.id == pending.id).values(checkpoint=cosigned))
+        return replace(pending, cosignatures=len(lines))
+
+
+def run_worker(
+    outbox_port: SqlOutbox, chain: AnchorChain, stop: threading.Event, poll: float = 0.5,
+    cosign: WitnessCosigning | None = None,
+) -> None:
     """Anchor until ``stop`` is set; back off (capped) while the chain is unavailable."""
     failures = 0
     while not stop.is_set():
         try:
-            done = anchor_pending(outbox_port, chain)
+            done = anchor_pending(outbox_port, chain, cosign=cosign)
             failures = 0
             for pending, outcome in done:
                 log.info("log %s size %d: %s", pending.log_id.hex()[:16], pending.size, outcome.value)

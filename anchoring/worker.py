@@ -13,7 +13,7 @@ The rules are pure functions over the two ports; the asyncio loop is in run().
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -91,7 +91,12 @@ def decide(pending: PendingAnchor, chain: AnchorChain) -> Outcome | None:
     return Outcome.ALREADY_ANCHORED if same_size.root == pending.root else Outcome.FORK
 
 
-def anchor_pending(outbox: Outbox, chain: AnchorChain, batch: int = 100) -> list[tuple[PendingAnchor, Outcome]]:
+Cosign = Callable[[PendingAnchor], PendingAnchor]  # collects witness cosignatures first
+
+
+def anchor_pending(
+    outbox: Outbox, chain: AnchorChain, batch: int = 100, cosign: Cosign | None = None
+) -> list[tuple[PendingAnchor, Outcome]]:
     """One pass over the outbox. Raises ChainUnavailable (after recording it) to back off."""
     done: list[tuple[PendingAnchor, Outcome]] = []
     blocked: set[bytes] = set()  # logs whose earlier checkpoint was refused: keep their order
@@ -107,6 +112,8 @@ def anchor_pending(outbox: Outbox, chain: AnchorChain, batch: int = 100) -> list
                 outbox.finish(pending.id, known, None, known.value)
                 done.append((pending, known))
                 continue
+            if cosign is not None:
+                pending = cosign(pending)
             tx_hash, block = chain.anchor(pending)
         except ChainUnavailable as exc:
             outbox.record_attempt(pending.id, str(exc))

@@ -198,21 +198,38 @@ def anchor_group() -> None:
               help="key file of the account that anchors (a department account or the platform operator)")
 @click.option("--registry", "registry", default="0x0000000000000000000000000000000000001001",
               show_default=True, help="CityRegistry address from genesis")
-def anchor_worker(database_url: str, rpc_url: str, key_path: Path, registry: str) -> None:
+@click.option("--witness", "witnesses", multiple=True, metavar="URL=VKEY",
+              help="a witness to ask for a cosignature before anchoring (its add-checkpoint URL and "
+                   "cosignature verifier key); repeatable")
+def anchor_worker(
+    database_url: str, rpc_url: str, key_path: Path, registry: str, witnesses: tuple[str, ...]
+) -> None:
     """Anchor every pending checkpoint of the outbox, in order; retry while the chain is down."""
     import signal
     import threading
 
-    from anchoring.anchored_log import SqlOutbox, run_worker
+    from anchoring.anchored_log import SqlOutbox, WitnessCosigning, run_worker
     from anchoring.chain_client import Web3AnchorChain
+    from anchoring.errors import AnchoringError
     from anchoring.migrations import upgrade
+    from anchoring.note import parse_vkey
     from anchoring.store_sql import make_engine
+    from anchoring.witness_client import WitnessEndpoint
     from chain.keys import KeyError_, load_private_key
 
     try:
         key = load_private_key(key_path)
     except KeyError_ as exc:
         raise click.ClickException(str(exc)) from exc
+    endpoints = []
+    for item in witnesses:
+        url, sep, vkey = item.partition("=")
+        if not sep:
+            raise click.ClickException(f"--witness {item!r}: expected URL=VKEY")
+        try:
+            endpoints.append(WitnessEndpoint(url, parse_vkey(vkey)))
+        except AnchoringError as exc:
+            raise click.ClickException(f"--witness {item!r}: {exc}") from exc
     engine = make_engine(database_url)
     upgrade(engine)
     stop = threading.Event()
@@ -220,7 +237,8 @@ def anchor_worker(database_url: str, rpc_url: str, key_path: Path, registry: str
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     chain = Web3AnchorChain(rpc_url, key, bytes.fromhex(registry.removeprefix("0x")))
     click.echo(f"anchoring worker: {database_url} -> {rpc_url}")
-    run_worker(SqlOutbox(engine), chain, stop)
+    cosign = WitnessCosigning(engine, endpoints) if endpoints else None
+    run_worker(SqlOutbox(engine), chain, stop, cosign=cosign)
 
 
 @log_group.command("verify-record")
