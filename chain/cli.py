@@ -185,6 +185,34 @@ def log_verify() -> None:
     sys.exit(verify_main(sys.stdin, sys.stdout))
 
 
+@log_group.command("compare")
+@click.argument("older", type=click.Path(path_type=Path, exists=True))
+@click.argument("newer", type=click.Path(path_type=Path, exists=True))
+@click.option("--proof", "proof_path", type=click.Path(path_type=Path, exists=True),
+              help="consistency proof: one base64 hash per line")
+@click.option("--log-key", "log_keys", multiple=True, required=True, help="the log's verifier key, repeatable")
+def log_compare(older: Path, newer: Path, proof_path: Path | None, log_keys: tuple[str, ...]) -> None:
+    """Are two signed checkpoints of one log consistent? Prints the verdict; a fork's
+    verdict carries both roots and both signed checkpoints as evidence."""
+    import base64
+    import binascii
+    import json as json_module
+
+    from anchoring.errors import AnchoringError
+    from anchoring.note import parse_vkey
+    from anchoring.verification import compare_checkpoints
+
+    try:
+        keys = [parse_vkey(k) for k in log_keys]
+        proof = [base64.b64decode(line, validate=True)
+                 for line in (proof_path.read_text().split() if proof_path else [])]
+    except (AnchoringError, binascii.Error, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    verdict = compare_checkpoints(older.read_bytes(), newer.read_bytes(), proof, keys)
+    click.echo(json_module.dumps(verdict.to_json()))
+    sys.exit(0 if verdict.valid else 1)
+
+
 @main.group("anchor")
 def anchor_group() -> None:
     """Anchor log checkpoints on chain."""
