@@ -9,7 +9,6 @@ seals of that height's validator set, re-execution) before rejoining consensus.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -55,23 +54,28 @@ class NodeNetwork:
     def on_consensus(self, node_id: bytes, raw: bytes) -> None:
         self.driver.on_message(raw, time.time())
 
-    def on_new_block(self, node_id: bytes, header_rlp: bytes, body: bytes) -> None:
+    def on_new_block(self, node_id: bytes, header_rlp: bytes, body: bytes) -> bool | None:
+        """False (do not relay) for a block we could check and refused."""
         from chain.consensus.block_encoding import header_fields
 
         try:
             number = header_fields(header_rlp).number
         except Exception:
             log.warning("peer 0x%s sent an undecodable block", node_id.hex()[:16])
-            return
+            return False
         if number == self.chain.head_number + 1:
-            self._import(header_rlp, body, node_id)
-        elif number > self.chain.head_number + 1:
+            return self._import(header_rlp, body, node_id)
+        if number > self.chain.head_number + 1:
             self._note_head(node_id, number, b"")
+        return None
 
-    def on_transaction(self, node_id: bytes, raw: bytes) -> None:
-        # Already known, or not valid here: nothing to relay.
-        with contextlib.suppress(TransactionRejected):
+    def on_transaction(self, node_id: bytes, raw: bytes) -> bool:
+        """Relayed only if this node accepted it (valid, new, permitted)."""
+        try:
             self.node.accept_from_peer(raw)
+        except TransactionRejected:
+            return False
+        return True
 
     def on_status(self, node_id: bytes, number: int, block_hash: bytes) -> None:
         self._note_head(node_id, number, block_hash)

@@ -82,11 +82,12 @@ _GOSSIP_TYPES = (MessageType.CONSENSUS, MessageType.NEW_BLOCK, MessageType.TX)
 class Handlers(Protocol):
     """What the node provides to the host. Called on the event loop: return quickly."""
 
-    def on_consensus(self, node_id: bytes, raw: bytes) -> None: ...
+    # These three may return False: "refused, do not relay it"; anything else relays.
+    def on_consensus(self, node_id: bytes, raw: bytes) -> bool | None: ...
 
-    def on_new_block(self, node_id: bytes, header_rlp: bytes, body: bytes) -> None: ...
+    def on_new_block(self, node_id: bytes, header_rlp: bytes, body: bytes) -> bool | None: ...
 
-    def on_transaction(self, node_id: bytes, raw: bytes) -> None: ...
+    def on_transaction(self, node_id: bytes, raw: bytes) -> bool | None: ...
 
     def on_status(self, node_id: bytes, number: int, head_hash: bytes) -> None: ...
 
@@ -516,13 +517,16 @@ class P2PHost:
     def _on_gossip(self, peer: Peer, frame: Frame, message: Message) -> None:
         if not self._seen.add(gossip_id(frame.message_type, frame.payload)):
             return
+        verdict: object = None
         match message:
             case Consensus(raw):
-                self._call(peer, "on_consensus", peer.node_id, raw)
+                verdict = self._call(peer, "on_consensus", peer.node_id, raw)
             case NewBlock(header_rlp, body):
-                self._call(peer, "on_new_block", peer.node_id, header_rlp, body)
+                verdict = self._call(peer, "on_new_block", peer.node_id, header_rlp, body)
             case Transaction(raw):
-                self._call(peer, "on_transaction", peer.node_id, raw)
+                verdict = self._call(peer, "on_transaction", peer.node_id, raw)
+        if verdict is False:
+            return  # the node refused it (invalid transaction or block): do not spread it
         # Consensus messages matter to validators only, which peer with each other.
         validators_only = frame.message_type == MessageType.CONSENSUS
         data = encode_frame(frame.message_type, frame.payload, self._config.frame_limits)
@@ -586,12 +590,13 @@ class P2PHost:
                            "too slowly", peer.label, peer.queue.maxsize)
             self._close(peer, "send queue overflow")
 
-    def _call(self, peer: Peer, name: str, *args: object) -> None:
+    def _call(self, peer: Peer, name: str, *args: object) -> object:
         """Call a handler; a failing handler is our bug, not the peer's: log, go on."""
         try:
-            getattr(self._handlers, name)(*args)
+            return getattr(self._handlers, name)(*args)
         except Exception:
             logger.exception("handler %s failed on a message from %s", name, peer.label)
+            return None
 
     def _close(self, peer: Peer, reason: str) -> None:
         if peer.closed.is_set():

@@ -74,6 +74,7 @@ class FakeNode:
     blocks: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)
     transactions: list[tuple[bytes, bytes]] = field(default_factory=list)
     statuses: list[tuple[bytes, int, bytes]] = field(default_factory=list)
+    refuse_transactions: bool = False  # on_transaction answers False: "do not relay"
 
     def on_consensus(self, node_id: bytes, raw: bytes) -> None:
         self.consensus.append((node_id, raw))
@@ -81,8 +82,9 @@ class FakeNode:
     def on_new_block(self, node_id: bytes, header_rlp: bytes, body: bytes) -> None:
         self.blocks.append((node_id, header_rlp, body))
 
-    def on_transaction(self, node_id: bytes, raw: bytes) -> None:
+    def on_transaction(self, node_id: bytes, raw: bytes) -> bool | None:
         self.transactions.append((node_id, raw))
+        return False if self.refuse_transactions else None
 
     def on_status(self, node_id: bytes, number: int, head_hash: bytes) -> None:
         self.statuses.append((node_id, number, head_hash))

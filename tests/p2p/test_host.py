@@ -103,6 +103,25 @@ def test_gossip_is_relayed_through_a_middle_node(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_a_message_the_node_refuses_is_not_relayed(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        ca = Ca.create(tmp_path)
+        middle, node_m = await start_host(ca, 1)
+        node_m.refuse_transactions = True  # e.g. an invalid or unpermitted transaction
+        left, _ = await start_host(ca, 2, static_peers=[address(middle)])
+        right, node_r = await start_host(ca, 3, static_peers=[address(middle)])
+        try:
+            await wait_until(lambda: middle.peer_count == 2)
+            left.broadcast(Transaction(b"invalid-tx"))
+            await wait_until(lambda: len(node_m.transactions) == 1)
+            await settle()
+            assert node_r.transactions == []
+        finally:
+            await stop_all(left, right, middle)
+
+    asyncio.run(scenario())
+
+
 def test_status_updates_the_peer_head(tmp_path: Path) -> None:
     async def scenario() -> None:
         ca = Ca.create(tmp_path)
