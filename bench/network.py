@@ -147,7 +147,7 @@ def run_load(urls: list[str], transfers: list[str], rate: float, seconds: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="50,100,200,300")
+    parser.add_argument("--rates", default="100,200,210,250")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--senders", type=int, default=64)
     args = parser.parse_args()
@@ -199,9 +199,17 @@ def main() -> None:
                  and r["finalized_tx_per_s_during_load"] >= 0.9 * r["offered_tx_per_s"]
                  and r["backlog_when_submission_stopped"] <= r["offered_tx_per_s"] * 2
                  and not r["rejected"] and r["submitted"] > 0]
+    # The goal: >= 200 tx/s sustained with p50 <= 1.5 x the 1 s block period.
+    within_latency = [r for r in sustained if r["latency_p50_s"] <= 1.5]
+    best_in_goal = max(within_latency, key=lambda r: r["offered_tx_per_s"], default=None)
+    results["sustained_with_p50_within_1_5_periods_tx_per_s"] = (
+        best_in_goal["finalized_tx_per_s_during_load"] if best_in_goal else 0)
+    results["goal_met"] = bool(best_in_goal and best_in_goal["finalized_tx_per_s_during_load"] >= 200)
     best = max(sustained, key=lambda r: r["offered_tx_per_s"], default=None)
     results["sustained_tx_per_s"] = best["finalized_tx_per_s_during_load"] if best else 0
     results["latency_p50_at_sustained_s"] = best["latency_p50_s"] if best else None
+    print(f"within the latency goal: {results['sustained_with_p50_within_1_5_periods_tx_per_s']} tx/s; "
+          f"goal (>= 200 tx/s, p50 <= 1.5 s) met: {results['goal_met']}")
     print(f"sustained: {results['sustained_tx_per_s']} tx/s with p50 {results['latency_p50_at_sustained_s']} s "
           f"(single node executes {single['node_build_tx_per_s']:.0f} tx/s)")
     print(json.dumps(results, sort_keys=True))

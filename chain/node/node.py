@@ -113,7 +113,9 @@ class Node:
     def _mined_view(
         self, raw: bytes, header: blocks.Header, block_hash: bytes, index: int
     ) -> TransactionView:
-        decoded = decode_transaction(raw, self.chain.chain_id)
+        # Transactions that came through our pool are already decoded: no second recovery.
+        known = self._decoded.get(_tx_hash(raw))
+        decoded = known if known is not None and known.raw == raw else decode_transaction(raw, self.chain.chain_id)
         return to_view(
             decoded, block_hash=block_hash, block_number=header.block_number,
             transaction_index=index, base_fee=header.base_fee_per_gas or 0,
@@ -295,7 +297,8 @@ class Node:
         return self.pool.has_executable(reader.nonce)
 
     def after_commit(self, record: BlockRecord, now: float) -> None:
-        """Prune the pool and tell listeners about the new head."""
+        """Tell listeners about the new head, then prune the pool."""
+        view = self._block_view(record.hash, True) if self._listeners else None
         mined = set(record.transaction_hashes)
         self.pool.remove(list(mined))
         reader = self.chain.reader_at(self.chain.head)
@@ -304,7 +307,6 @@ class Node:
             self._decoded.pop(tx_hash, None)
         if dropped:
             self.chain.store.delete_pool_transactions(dropped)
-        view = self._block_view(record.hash, True)
         if view is None:
             return
         logs = self._logs_of_block(record.hash, record.number)
