@@ -15,13 +15,13 @@ from eth.abc import ComputationAPI, ReceiptAPI, SignedTransactionAPI
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth.db.atomic import AtomicDB
-from eth.exceptions import Revert, VMError
+from eth.exceptions import Revert
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.cancun import CancunVM
 from eth.vm.forks.cancun.blocks import CancunBlock, CancunBlockHeader
 from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
 from eth.vm.spoof import SpoofTransaction
-from eth_utils import ValidationError, keccak
+from eth_utils import ValidationError
 
 from chain.errors import ExecutionFailed, ExecutionReverted, InvalidParams
 from chain.execution.revert import decode_revert_reason
@@ -272,7 +272,7 @@ def estimate_gas(
     vm, _ = new_vm(header, base, chain_id, prev_hashes)
     state = vm.state
 
-    def attempt(gas: int) -> ComputationAPI | None:
+    def attempt(gas: int) -> ComputationAPI:
         snapshot = state.snapshot()
         try:
             return state.costless_execute_transaction(_spoof(request, state, gas))
@@ -281,42 +281,14 @@ def estimate_gas(
         finally:
             state.revert(snapshot)
 
-    top = attempt(cap)
-    assert top is not None
-    _raise_for(top)
+    _raise_for(attempt(cap))
     intrinsic = _spoof(request, state, cap).intrinsic_gas
     low, high = intrinsic - 1, cap
     while high - low > 1:
         mid = (low + high) // 2
         computation = attempt(mid)
-        if computation is not None and not computation.is_error:
+        if not computation.is_error:
             high = mid
         else:
             low = mid
     return high
-
-
-def contract_address_for(sender: bytes, nonce: int) -> bytes:
-    from eth._utils.address import generate_contract_address
-
-    return bytes(generate_contract_address(sender, nonce))
-
-
-def header_hash_keccak(header: CancunBlockHeader) -> bytes:
-    """keccak(RLP(header)) — equals the QBFT hash only for genesis."""
-    return keccak(header_to_rlp(header))
-
-
-def header_to_rlp(header: CancunBlockHeader) -> bytes:
-    import rlp
-
-    return rlp.encode(header)
-
-
-def header_from_rlp(data: bytes) -> CancunBlockHeader:
-    import rlp
-
-    return rlp.decode(data, sedes=CancunBlockHeader)
-
-
-VMErrors = (VMError,)

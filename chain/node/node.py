@@ -46,7 +46,6 @@ class Node:
         pool_config: PoolConfig | None = None,
         *,
         max_logs_block_range: int = 10_000,
-        clock: object = None,
     ) -> None:
         self.chain = chain
         self.pool = TransactionPool(pool_config or PoolConfig(min_tip=chain.genesis.min_gas_price))
