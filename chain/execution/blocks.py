@@ -23,6 +23,38 @@ def encode_header(header: Header) -> bytes:
     return rlp.encode(header)
 
 
+def qbft_header(
+    *,
+    number: int,
+    parent_hash: bytes,
+    coinbase: bytes,
+    timestamp: int,
+    gas_limit: int,
+    extra_data: bytes,
+    state_root: bytes,
+) -> Header:
+    """A header with every field QBFT fixes (difficulty 1, mixHash, zero nonce and base fee,
+    no uncles, withdrawals or blobs) set; roots other than state are filled by execution."""
+    return CancunBlockHeader(
+        difficulty=1,
+        block_number=number,
+        gas_limit=gas_limit,
+        timestamp=timestamp,
+        coinbase=coinbase,
+        parent_hash=parent_hash,
+        uncles_hash=EMPTY_UNCLE_HASH,
+        state_root=state_root,
+        extra_data=extra_data,
+        mix_hash=MIX_HASH,
+        nonce=b"\x00" * 8,
+        base_fee_per_gas=0,
+        withdrawals_root=BLANK_ROOT_HASH,
+        blob_gas_used=0,
+        excess_blob_gas=0,
+        parent_beacon_block_root=ZERO_HASH,
+    )
+
+
 def child_header(
     parent: Header,
     parent_hash: bytes,
@@ -33,23 +65,9 @@ def child_header(
     gas_limit: int,
 ) -> Header:
     """The template of a QBFT child block: roots are the parent's until executed."""
-    return CancunBlockHeader(
-        difficulty=1,
-        block_number=parent.block_number + 1,
-        gas_limit=gas_limit,
-        timestamp=timestamp,
-        coinbase=coinbase,
-        parent_hash=parent_hash,
-        uncles_hash=EMPTY_UNCLE_HASH,
-        state_root=parent.state_root,
-        extra_data=extra_data,
-        mix_hash=MIX_HASH,
-        nonce=b"\x00" * 8,
-        base_fee_per_gas=0,
-        withdrawals_root=BLANK_ROOT_HASH,
-        blob_gas_used=0,
-        excess_blob_gas=0,
-        parent_beacon_block_root=ZERO_HASH,
+    return qbft_header(
+        number=parent.block_number + 1, parent_hash=parent_hash, coinbase=coinbase,
+        timestamp=timestamp, gas_limit=gas_limit, extra_data=extra_data, state_root=parent.state_root,
     )
 
 

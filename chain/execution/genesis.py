@@ -9,6 +9,7 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.vm.forks.cancun.blocks import CancunBlockHeader
 
 from chain.consensus.block_encoding import MIX_HASH
+from chain.execution.blocks import qbft_header
 from chain.execution.engine import new_vm
 from chain.execution.statedb import KeyValueReader, MemoryKV
 from chain.genesis import GenesisSpec
@@ -23,22 +24,9 @@ class GenesisBuild:
 
 
 def _template(spec: GenesisSpec) -> CancunBlockHeader:
-    return CancunBlockHeader(
-        difficulty=1,
-        block_number=0,
-        gas_limit=spec.gas_limit,
-        timestamp=spec.timestamp,
-        coinbase=b"\x00" * 20,
-        parent_hash=ZERO_HASH,
-        state_root=BLANK_ROOT_HASH,
-        extra_data=spec.extra_data,
-        mix_hash=MIX_HASH,
-        nonce=b"\x00" * 8,
-        base_fee_per_gas=0,
-        withdrawals_root=BLANK_ROOT_HASH,
-        blob_gas_used=0,
-        excess_blob_gas=0,
-        parent_beacon_block_root=ZERO_HASH,
+    return qbft_header(
+        number=0, parent_hash=ZERO_HASH, coinbase=b"\x00" * 20, timestamp=spec.timestamp,
+        gas_limit=spec.gas_limit, extra_data=spec.extra_data, state_root=BLANK_ROOT_HASH,
     )
 
 
