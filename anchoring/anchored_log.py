@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from anchoring.checkpoint import Checkpoint
 from anchoring.merkle import leaf_hash
@@ -69,28 +69,54 @@ class AnchoredLog:
         self.tree = TiledLog(self.store)
 
     def append(self, entries: Sequence[bytes]) -> Appended:
-        """Append entries (their leaf hashes are RFC 9162 leaf hashes of the bytes)."""
+        """Append entries and sign a checkpoint of the new size, in one transaction."""
+        with write_transaction(self.engine) as conn:
+            first = self.append_in(conn, entries)
+            appended = self.checkpoint_in(conn)
+        assert appended is not None  # the log just grew
+        return replace(appended, first_index=first)
+
+    def append_in(self, conn: Connection, entries: Sequence[bytes]) -> int:
+        """Append inside the caller's write transaction, WITHOUT a checkpoint; returns
+        the first new index. High-rate writers (issuance) append per request and let
+        ``checkpoint`` sign one checkpoint per interval, so anchoring keeps up."""
         if not entries:
             raise ValueError("append needs at least one entry")
         if len(entries) > MAX_BATCH:
             raise ValueError(f"{len(entries)} entries in one append; the limit is {MAX_BATCH}")
         hashes = [leaf_hash(e) for e in entries]
+        return append_in(conn, self.store.log_id, hashes, entries).old_size
+
+    def checkpoint(self) -> Appended | None:
+        """Sign and queue a checkpoint if the log grew since the last one; else None."""
         with write_transaction(self.engine) as conn:
-            result = append_in(conn, self.store.log_id, hashes, entries)
-            checkpoint = Checkpoint(self.origin, result.new_size, result.root)
-            note = sign_note(checkpoint.body(), [self.signer])
-            updated = conn.execute(
-                update(signed_checkpoints).where(signed_checkpoints.c.origin == self.origin)
-                .values(body=checkpoint.body())
-            )
-            if updated.rowcount == 0:
-                conn.execute(insert(signed_checkpoints).values(origin=self.origin, body=checkpoint.body()))
-            conn.execute(insert(outbox).values(
-                origin=self.origin, log_id=chain_log_id(self.origin), size=result.new_size,
-                root=result.root, key_id=self.signer.key_id.ljust(8, b"\0"), checkpoint=note,
-                status="pending", attempts=0,
-            ))
-        return Appended(result.old_size, checkpoint, note)
+            return self.checkpoint_in(conn)
+
+    def checkpoint_in(self, conn: Connection) -> Appended | None:
+        row = conn.execute(
+            select(logs.c.size, logs.c.root).where(logs.c.id == self.store.log_id).with_for_update()
+        ).one()
+        size, root = int(row.size), bytes(row.root)
+        last = conn.execute(
+            select(outbox.c.size).where(outbox.c.origin == self.origin)
+            .order_by(outbox.c.size.desc()).limit(1)
+        ).scalar()
+        if size == 0 or (last is not None and int(last) >= size):
+            return None
+        checkpoint = Checkpoint(self.origin, size, root)
+        note = sign_note(checkpoint.body(), [self.signer])
+        updated = conn.execute(
+            update(signed_checkpoints).where(signed_checkpoints.c.origin == self.origin)
+            .values(body=checkpoint.body())
+        )
+        if updated.rowcount == 0:
+            conn.execute(insert(signed_checkpoints).values(origin=self.origin, body=checkpoint.body()))
+        conn.execute(insert(outbox).values(
+            origin=self.origin, log_id=chain_log_id(self.origin), size=size,
+            root=root, key_id=self.signer.key_id.ljust(8, b"\0"), checkpoint=note,
+            status="pending", attempts=0,
+        ))
+        return Appended(int(last or 0), checkpoint, note)
 
     def latest_checkpoint_note(self) -> tuple[int, bytes]:
         """The newest signed checkpoint (size, note)."""
