@@ -19,6 +19,12 @@ import {DepartmentRegistry} from "./DepartmentRegistry.sol";
 /// kid: 8 bytes, by convention the first 8 bytes of SHA-256 of the key or
 /// certificate (the COSE kid of the city code). Times are unix seconds; a key is
 /// valid in [validFrom, validUntil) and, once revoked, before revokedAt only.
+///
+/// revokedAt is the time the revoker states, not the time of the revocation
+/// transaction: a key found compromised is revoked from the stated compromise time
+/// on, so signatures made with it after that time (and before the revocation was
+/// recorded) are invalid too. A stated time may lie in the past (down to the key's
+/// validFrom) but never in the future; 0 in a call means "now" (the block time).
 contract TrustList {
     uint8 public constant ALG_ED25519 = 1;
     uint8 public constant ALG_ECDSA_P256 = 2;
@@ -32,7 +38,7 @@ contract TrustList {
         uint8 algorithm;
         uint64 validFrom;
         uint64 validUntil; // never 0 for a listed key: marks existence
-        uint64 revokedAt; // 0: not revoked
+        uint64 revokedAt; // 0: not revoked; else the stated revocation time
         uint8 revocationReason;
         bytes publicKey;
     }
@@ -55,6 +61,7 @@ contract TrustList {
         uint64 validUntil,
         address by
     );
+    /// revokedAt: the stated revocation time (see above), not the block time.
     event KeyRevoked(
         bytes18 indexed department, bytes8 indexed kid, uint64 revokedAt, uint8 reason, address by
     );
@@ -98,19 +105,23 @@ contract TrustList {
         emit KeyAdded(department, kid, algorithm, publicKey, validFrom, validUntil, msg.sender);
     }
 
-    /// @notice Revokes a key of the caller's department from now on.
-    function revokeKey(bytes8 kid, uint8 reason) external {
-        _revoke(_callerDepartment(), kid, reason);
+    /// @notice Revokes a key of the caller's department from `revokedAt` on.
+    /// @param reason an RFC 5280 CRLReason code (1: key compromise, 4: superseded, ...).
+    /// @param revokedAt the stated revocation time, e.g. the estimated compromise time:
+    /// 0 for now (the block time); otherwise at most now and at least the key's validFrom.
+    function revokeKey(bytes8 kid, uint8 reason, uint64 revokedAt) external {
+        _revoke(_callerDepartment(), kid, reason, revokedAt);
     }
 
     // ---- City administration actions ----
 
-    /// @notice Revokes a key of any department (e.g. one that was removed).
-    function revokeKeyOf(bytes18 department, bytes8 kid, uint8 reason)
+    /// @notice Revokes a key of any department (e.g. one that was removed) from
+    /// `revokedAt` on; `reason` and `revokedAt` as in revokeKey.
+    function revokeKeyOf(bytes18 department, bytes8 kid, uint8 reason, uint64 revokedAt)
         external
         onlyAdministration
     {
-        _revoke(department, kid, reason);
+        _revoke(department, kid, reason, revokedAt);
     }
 
     function grantAccreditation(bytes18 department, bytes32 licenseType)
@@ -205,12 +216,21 @@ contract TrustList {
         require(department != bytes18(0), "TrustList: caller is not a department account");
     }
 
-    function _revoke(bytes18 department, bytes8 kid, uint8 reason) private {
+    function _revoke(bytes18 department, bytes8 kid, uint8 reason, uint64 revokedAt) private {
         Key storage key = _keys[department][kid];
         require(key.validUntil != 0, "TrustList: unknown key");
         require(key.revokedAt == 0, "TrustList: key already revoked");
         require(reason <= MAX_REASON && reason != 7, "TrustList: unknown revocation reason");
-        key.revokedAt = uint64(block.timestamp);
+        if (revokedAt == 0) {
+            // Now; for a key whose window has not opened yet, that makes it never valid.
+            revokedAt = uint64(block.timestamp);
+        } else {
+            require(revokedAt <= block.timestamp, "TrustList: revocation time is in the future");
+            require(
+                revokedAt >= key.validFrom, "TrustList: revocation time before the key's validity"
+            );
+        }
+        key.revokedAt = revokedAt;
         key.revocationReason = reason;
         emit KeyRevoked(department, kid, key.revokedAt, reason, msg.sender);
     }

@@ -86,7 +86,7 @@ def test_bad_keys_are_refused(city: City, args, reason: str) -> None:
 @pytest.mark.parametrize("caller", [OUTSIDER, ADMIN_A, PLATFORM_OPERATOR], ids=lambda a: a.label)
 @pytest.mark.parametrize(
     ("function", "args"),
-    [("addKey", (KID2, ED25519, PUBLIC_KEY, FROM, UNTIL)), ("revokeKey", (KID, 1))],
+    [("addKey", (KID2, ED25519, PUBLIC_KEY, FROM, UNTIL)), ("revokeKey", (KID, 1, 0))],
 )
 def test_only_department_accounts_change_keys(city: City, caller, function, args) -> None:
     assert_reverted(city.trust_list.transact(caller, function, *args), NOT_DEPARTMENT)
@@ -94,7 +94,7 @@ def test_only_department_accounts_change_keys(city: City, caller, function, args
 
 def test_revoke_key_records_time_and_reason(city: City) -> None:
     t = city.trust_list
-    result = ok(t.transact(DEPT_ADMIN, "revokeKey", KID, 1))  # key compromise
+    result = ok(t.transact(DEPT_ADMIN, "revokeKey", KID, 1, 0))  # key compromise, now
     now = block_time(city)
     assert events_of(t, result) == [
         ("KeyRevoked", {"department": USCI_A, "kid": KID, "revokedAt": now, "reason": 1,
@@ -110,6 +110,41 @@ def test_revoke_key_records_time_and_reason(city: City) -> None:
     )
 
 
+def test_a_compromised_key_is_revoked_from_the_stated_compromise_time(city: City) -> None:
+    """Signatures made after the compromise, before the revocation was recorded, fail too."""
+    t = city.trust_list
+    compromised = block_time(city) - 3600  # found out an hour late
+    result = ok(t.transact(DEPT_OPERATOR, "revokeKey", KID, 1, compromised))
+    assert events_of(t, result) == [
+        ("KeyRevoked", {"department": USCI_A, "kid": KID, "revokedAt": compromised, "reason": 1,
+                        "by": DEPT_OPERATOR.address})
+    ]
+    assert t.call("getKey", USCI_A, KID) == (ED25519, PUBLIC_KEY, FROM, UNTIL, compromised, 1)
+    assert t.call("isKeyValid", USCI_A, KID, compromised - 1)
+    assert not t.call("isKeyValid", USCI_A, KID, compromised)
+    assert not t.call("isKeyValid", USCI_A, KID, compromised + 1800)  # signed after compromise
+
+
+def test_a_stated_revocation_time_may_be_now_or_the_start_of_validity(city: City) -> None:
+    t = city.trust_list
+    ok(t.transact(DEPT_ADMIN, "addKey", KID2, ED25519, PUBLIC_KEY, FROM, UNTIL))
+    ok(t.transact(DEPT_ADMIN, "revokeKey", KID, 1, FROM))  # compromised from the start
+    assert t.call("getKey", USCI_A, KID)[4] == FROM
+    assert not t.call("isKeyValid", USCI_A, KID, FROM)
+    now = city.harness.chain.header.timestamp  # the time of the block being built
+    ok(t.transact(DEPT_ADMIN, "revokeKey", KID2, 4, now))
+    assert t.call("getKey", USCI_A, KID2)[4] == now == block_time(city)
+
+
+def test_revoking_a_key_before_its_window_opens_makes_it_never_valid(city: City) -> None:
+    t = city.trust_list
+    later = block_time(city) + 86_400
+    ok(t.transact(DEPT_ADMIN, "addKey", KID2, ED25519, PUBLIC_KEY, later, later + 3600))
+    ok(t.transact(DEPT_ADMIN, "revokeKey", KID2, 4, 0))  # 0: now, before validFrom
+    assert t.call("getKey", USCI_A, KID2)[4] == block_time(city)
+    assert not any(t.call("isKeyValid", USCI_A, KID2, time) for time in (later, later + 3599))
+
+
 @pytest.mark.parametrize(
     ("caller", "kid", "reason", "message"),
     [
@@ -120,31 +155,63 @@ def test_revoke_key_records_time_and_reason(city: City) -> None:
     ],
 )
 def test_bad_revocations_are_refused(city: City, caller, kid, reason, message) -> None:
-    assert_reverted(city.trust_list.transact(caller, "revokeKey", kid, reason), message)
+    assert_reverted(city.trust_list.transact(caller, "revokeKey", kid, reason, 0), message)
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        (3600, "TrustList: revocation time is in the future"),
+        (10**6, "TrustList: revocation time is in the future"),
+        (None, "TrustList: revocation time before the key's validity"),
+    ],
+)
+def test_revocation_times_outside_now_and_validity_are_refused(city: City, offset, message) -> None:
+    revoked_at = FROM - 1 if offset is None else block_time(city) + offset
+    assert_reverted(city.trust_list.transact(DEPT_ADMIN, "revokeKey", KID, 1, revoked_at), message)
+    assert_reverted(govern(city, city.trust_list, "revokeKeyOf", USCI_A, KID, 1, revoked_at), message)
+    assert city.trust_list.call("getKey", USCI_A, KID)[4] == 0
 
 
 def test_a_key_is_revoked_once(city: City) -> None:
-    ok(city.trust_list.transact(DEPT_OPERATOR, "revokeKey", KID, 4))
+    ok(city.trust_list.transact(DEPT_OPERATOR, "revokeKey", KID, 4, 0))
     assert_reverted(
-        city.trust_list.transact(DEPT_ADMIN, "revokeKey", KID, 4), "TrustList: key already revoked"
+        city.trust_list.transact(DEPT_ADMIN, "revokeKey", KID, 4, 0),
+        "TrustList: key already revoked",
+    )
+    # A later, earlier-dated revocation does not move the recorded time either.
+    assert_reverted(
+        city.trust_list.transact(DEPT_ADMIN, "revokeKey", KID, 1, FROM),
+        "TrustList: key already revoked",
     )
 
 
 def test_administration_revokes_a_key_of_a_removed_department(city: City) -> None:
     t = city.trust_list
     ok(govern(city, city.departments, "remove", USCI_A))
-    assert_reverted(t.transact(DEPT_ADMIN, "revokeKey", KID, 5), NOT_DEPARTMENT)
-    result = ok(govern(city, t, "revokeKeyOf", USCI_A, KID, 5))
+    assert_reverted(t.transact(DEPT_ADMIN, "revokeKey", KID, 5, 0), NOT_DEPARTMENT)
+    result = ok(govern(city, t, "revokeKeyOf", USCI_A, KID, 5, 0))
     assert events_of(t, result) == [
         ("KeyRevoked", {"department": USCI_A, "kid": KID, "revokedAt": block_time(city),
                         "reason": 5, "by": city.administration.address})
     ]
 
 
+def test_administration_revokes_from_a_stated_compromise_time(city: City) -> None:
+    t = city.trust_list
+    compromised = block_time(city) - 60
+    result = ok(govern(city, t, "revokeKeyOf", USCI_A, KID, 1, compromised))
+    assert events_of(t, result) == [
+        ("KeyRevoked", {"department": USCI_A, "kid": KID, "revokedAt": compromised,
+                        "reason": 1, "by": city.administration.address})
+    ]
+    assert t.call("getKey", USCI_A, KID)[4:] == (compromised, 1)
+
+
 @pytest.mark.parametrize("caller", [ADMIN_A, DEPT_ADMIN, OUTSIDER], ids=lambda a: a.label)
 def test_only_the_administration_revokes_other_departments_keys(city: City, caller) -> None:
     assert_reverted(
-        city.trust_list.transact(caller, "revokeKeyOf", USCI_A, KID, 1), NOT_ADMINISTRATION
+        city.trust_list.transact(caller, "revokeKeyOf", USCI_A, KID, 1, 0), NOT_ADMINISTRATION
     )
 
 

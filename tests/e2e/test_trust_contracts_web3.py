@@ -106,8 +106,8 @@ def _cases(w3: Web3) -> list[tuple[str, str, tuple, set[str], str]]:
          "DepartmentRegistry: caller is not the city administration"),
         ("DepartmentRegistry", "removeOperator", (OUTSIDER,), {DEPT},
          "DepartmentRegistry: caller is not a department admin"),
-        ("TrustList", "revokeKey", (b"kid00001", 1), {DEPT}, "TrustList: caller is not a department account"),
-        ("TrustList", "revokeKeyOf", (DEV, b"kid00001", 1), {CITY_ADMINISTRATION},
+        ("TrustList", "revokeKey", (b"kid00001", 1, 0), {DEPT}, "TrustList: caller is not a department account"),
+        ("TrustList", "revokeKeyOf", (DEV, b"kid00001", 1, 0), {CITY_ADMINISTRATION},
          "TrustList: caller is not the city administration"),
         ("TrustList", "withdrawAccreditation", (DEV, LICENSE), {CITY_ADMINISTRATION},
          "TrustList: caller is not the city administration"),
@@ -214,9 +214,20 @@ def test_every_other_event_through_the_real_chain(w3: Web3) -> None:
                     _send(w3, "department", departments.functions.removeOperator(operator)))
     assert _emitted(departments, "DepartmentRemoved", _govern(w3, departments, "remove", OTHER_USCI))
     _send(w3, "department", trust_list.functions.addKey(b"kid00002", 1, b"\x12" * 32, NOW - 10, NOW + 3600))
-    assert _emitted(trust_list, "KeyRevoked", _send(w3, "department", trust_list.functions.revokeKey(b"kid00002", 1)))
-    after = w3.eth.get_block("latest")["timestamp"] + 1  # revocation counts from its block on
+    assert _emitted(trust_list, "KeyRevoked", _send(w3, "department", trust_list.functions.revokeKey(b"kid00002", 1, 0)))
+    after = w3.eth.get_block("latest")["timestamp"] + 1  # revokedAt 0: from its block on
     assert not trust_list.functions.isKeyValid(DEV, b"kid00002", after).call()
+    # A compromise found late: revoked from the stated compromise time, not the block time.
+    _send(w3, "department", trust_list.functions.addKey(b"kid00003", 1, b"\x13" * 32, NOW - 10, NOW + 3600))
+    revoked = _emitted(trust_list, "KeyRevoked",
+                       _send(w3, "department", trust_list.functions.revokeKey(b"kid00003", 1, NOW - 5)))
+    assert revoked["revokedAt"] == NOW - 5
+    assert trust_list.functions.isKeyValid(DEV, b"kid00003", NOW - 6).call()
+    assert not trust_list.functions.isKeyValid(DEV, b"kid00003", NOW - 5).call()
+    with pytest.raises(ContractLogicError, match="revocation time is in the future"):
+        trust_list.functions.revokeKey(b"kid00001", 1, NOW + 3000).call({"from": DEPT})
+    with pytest.raises(ContractLogicError, match="revocation time before the key's validity"):
+        trust_list.functions.revokeKey(b"kid00001", 1, NOW - 11).call({"from": DEPT})
     _govern(w3, trust_list, "grantAccreditation", DEV, b"food-license".ljust(32, b"\0"))
     assert _emitted(trust_list, "AccreditationWithdrawn",
                     _govern(w3, trust_list, "withdrawAccreditation", DEV, b"food-license".ljust(32, b"\0")))
