@@ -22,9 +22,9 @@ up: $(STAMP)
 	$(BIN)/citychain up
 
 lint: $(STAMP)
-	$(BIN)/ruff check chain contracts bench tests anchoring
+	$(BIN)/ruff check chain contracts bench tests anchoring license_registry trust_api
 	$(BIN)/lint-imports
-	$(BIN)/mypy chain anchoring
+	$(BIN)/mypy chain anchoring license_registry trust_api
 
 test: $(STAMP) contracts/node_modules/.stamp lint
 	$(BIN)/python -m pytest

@@ -12,6 +12,7 @@ import click
 
 from chain.config import ConfigError, load_node_config
 from chain.genesis import GenesisError
+from trust_api.verify_cli import verify_command
 
 DEV_FOLDER = "dev"
 
@@ -54,10 +55,23 @@ def node_id(key_path: Path) -> None:
 @click.option("--dir", "folder", default=".citychain", show_default=True, type=click.Path(path_type=Path))
 @click.option("--http-port", default=8545, show_default=True)
 @click.option("--ws-port", default=8546, show_default=True)
-def up(folder: Path, http_port: int, ws_port: int) -> None:
-    """Start a ready-to-use single-validator DEV chain in FOLDER (resumes if present)."""
+@click.option("--api-port", default=8080, show_default=True, help="trust API port; 0: no API")
+def up(folder: Path, http_port: int, ws_port: int, api_port: int) -> None:
+    """Start a ready-to-use DEV chain and the trust API (SQLite) in FOLDER (resumes if present)."""
     config = _prepare_dev_folder(folder / DEV_FOLDER, http_port, ws_port)
-    _run(config, announce=_announce_dev)
+    stop_api = None
+    if api_port:
+        from trust_api.serve import start_dev_api
+        from trust_api.settings import dev_settings
+
+        settings = dev_settings(folder / DEV_FOLDER / "api", rpc_url=f"http://127.0.0.1:{http_port}",
+                                public_base_url=f"http://127.0.0.1:{api_port}")
+        stop_api = start_dev_api(settings, "127.0.0.1", api_port, _announce_api)
+    try:
+        _run(config, announce=_announce_dev)
+    finally:
+        if stop_api is not None:
+            stop_api()
 
 
 @main.group()
@@ -340,6 +354,9 @@ def witness_serve(database_url: str, key_path: Path, logs: tuple[str, ...], host
     web.run_app(create_witness_app(witness), host=host, port=port, print=None)
 
 
+main.add_command(verify_command)
+
+
 # --- helpers -------------------------------------------------------------------
 
 
@@ -402,6 +419,18 @@ def _announce_node(running) -> None:  # type: ignore[no-untyped-def]
     sys.stdout.flush()
 
 
+def _announce_api(url: str, platform) -> None:  # type: ignore[no-untyped-def]
+    from chain.devnet import DEV_DEPARTMENT
+
+    click.echo("")
+    click.echo(f"Trust API: {url}  (OpenAPI: {url}/docs)")
+    click.echo(f"  dev department {DEV_DEPARTMENT.usci} may issue every license type; sign "
+               "requests with the dev 'department' key (trust_api.client.TrustApiClient)")
+    click.echo(f"  offline verifiers: {url}/v1/trust-bundle, platform key "
+               f"{platform.bundles.platform_public_key().hex()}")
+    sys.stdout.flush()
+
+
 def _announce_dev(running) -> None:  # type: ignore[no-untyped-def]
     from chain.devnet import DEV_ACCOUNTS, ROLE_NAMES
 
@@ -421,6 +450,21 @@ def _announce_dev(running) -> None:  # type: ignore[no-untyped-def]
 
 
 
+
+
+@main.group("api")
+def api() -> None:
+    """The trust API (settings from CITYCHAIN_* and DATABASE_URL environment variables)."""
+
+
+@api.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+def api_serve(host: str, port: int) -> None:
+    """Serve the trust API and run its workers until Ctrl-C."""
+    from trust_api.serve import serve_from_environment
+
+    serve_from_environment(host, port)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The trust API: e-license issuance and verification over HTTP (FastAPI)."""

@@ -1,0 +1,65 @@
+"""Request dependencies: the platform services and the authenticated caller."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from license_registry.errors import Forbidden
+from license_registry.trust import DepartmentInfo
+from trust_api.auth import AuthenticatedCaller, authenticate
+
+if TYPE_CHECKING:
+    from trust_api.platform import Platform
+
+ROLE_NAMES = {1: "ISSUER", 2: "VERIFIER", 4: "REGULATOR", 8: "BANK", 16: "SERVICE_MODULE"}
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+PlatformDep = Annotated["Platform", Depends(get_platform)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    auth: AuthenticatedCaller
+    department: DepartmentInfo
+
+    @property
+    def address(self) -> bytes:
+        return self.auth.address
+
+    @property
+    def usci(self) -> str:
+        return self.department.usci
+
+    def require(self, role: int, doing: str) -> None:
+        if not self.department.has_roles(role):
+            raise Forbidden(
+                f"{doing} needs the {ROLE_NAMES[role]} role; department {self.usci} does not "
+                "hold it on chain (DepartmentRegistry)")
+
+
+async def get_caller(request: Request) -> Caller:
+    platform = get_platform(request)
+    body = await request.body()
+    settings = platform.settings
+    auth = await run_in_threadpool(
+        authenticate, request.headers, request.method, request.url.path, request.url.query,
+        body, int(time.time()), platform.nonces, settings.secret("token_secret"),
+        max_skew=settings.max_clock_skew)
+    department = platform.trust.current().department_of_account(auth.address)
+    if department is None or not department.active:
+        raise Forbidden(
+            f"account {auth.address_hex} is not an account of an active department on chain: "
+            "a department admin adds it (DepartmentRegistry.addOperator)", code="unknown_account")
+    return Caller(auth, department)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
