@@ -37,7 +37,7 @@ def _head(url: str) -> int:
 def test_up_prints_endpoints_and_dev_accounts_and_resumes(tmp_path: Path) -> None:
     http_port, ws_port = free_port(), free_port()
     command = [sys.executable, "-m", "chain.cli", "up", "--dir", str(tmp_path),
-               "--http-port", str(http_port), "--ws-port", str(ws_port)]
+               "--http-port", str(http_port), "--ws-port", str(ws_port), "--api-port", "0"]
     url = f"http://127.0.0.1:{http_port}"
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -59,6 +59,49 @@ def test_up_prints_endpoints_and_dev_accounts_and_resumes(tmp_path: Path) -> Non
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=20)
+
+
+@pytest.mark.slow
+def test_up_serves_the_trust_api_where_the_dev_department_issues(tmp_path: Path) -> None:
+    """The README's main job: chain + API; the dev department issues and the code verifies."""
+    from chain.devnet import DEV_ACCOUNTS
+    from tests.trust_api.samples import license_body
+    from trust_api.client import TrustApiClient
+
+    http_port, ws_port, api_port = free_port(), free_port(), free_port()
+    command = [sys.executable, "-m", "chain.cli", "up", "--dir", str(tmp_path),
+               "--http-port", str(http_port), "--ws-port", str(ws_port),
+               "--api-port", str(api_port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert process.poll() is None
+            try:
+                if httpx.get(f"{api}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        department = next(a.private_key for a in DEV_ACCOUNTS if a.label == "department")
+        client = TrustApiClient(api, department)
+        issued = client.post("/v1/licenses", json=license_body("CN-DL"))
+        assert issued.status_code == 201, issued.text
+        code = issued.json()["cityCode"]
+        verdict: dict = {}
+        while time.monotonic() < deadline:
+            verdict = client.post("/v1/verify", json={"cityCode": code}).json()
+            if verdict["verdict"] == "valid":
+                break
+            assert verdict["reasons"] in (["anchor_pending"], ["status_unavailable"] * 2), verdict
+            time.sleep(0.5)
+        assert verdict["verdict"] == "valid", verdict
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert f"Trust API: {api}" in output
 
 
 def test_a_second_node_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
