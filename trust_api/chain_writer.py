@@ -42,6 +42,7 @@ class ChainWriter:
         self.engine = engine
         self.chain = chain
         self.sender_key = sender_key  # department -> private key
+        self.refused = False  # the last pass had a write the chain refused
 
     def _finish(self, row_id: int, status: str, tx_hash: bytes | None, error: str | None) -> None:
         with write_transaction(self.engine) as conn:
@@ -78,6 +79,7 @@ class ChainWriter:
                                                         payload["version"])
         blocked: set[str] = set()
         closed = 0
+        self.refused = False
         for row in rows:
             if row.department in blocked:
                 continue
@@ -100,6 +102,7 @@ class ChainWriter:
                     conn.execute(update(chain_outbox).where(chain_outbox.c.id == row.id).values(
                         last_error=reason[:1000], attempts=chain_outbox.c.attempts + 1))
                 blocked.add(row.department)  # keep this department's writes in order
+                self.refused = True
                 continue
             self._finish(row.id, "done", tx_hash, None)
             closed += 1
@@ -121,4 +124,7 @@ class ChainWriter:
                 closed = 0
                 failures += 1
             if not closed:
-                stop.wait(poll if failures == 0 else min(10.0, poll * 2 ** min(failures, 5)))
+                # Refused writes wait for a person (e.g. to make the service account an
+                # operator): retry them slowly rather than simulate them every poll.
+                idle = poll * 4 if self.refused else poll
+                stop.wait(idle if failures == 0 else min(10.0, poll * 2 ** min(failures, 5)))
