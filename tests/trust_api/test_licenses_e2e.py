@@ -208,3 +208,14 @@ def test_compromised_key_invalidates_only_later_credentials(city: City) -> None:
     # Issuance needs a listed key again.
     refused = city.client("issuer").post("/v1/licenses", json=license_body("CN-BL"))
     assert refused.status_code in (201, 409)
+
+
+def test_openapi_and_docs_are_served(city: City) -> None:
+    import httpx
+
+    docs = httpx.get(f"{city.api_url}/docs", timeout=10)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    schema = httpx.get(f"{city.api_url}/openapi.json", timeout=10).json()
+    for path in ("/v1/licenses", "/v1/licenses/batch", "/v1/license-jobs", "/v1/verify",
+                 "/v1/trust-bundle", "/v1/issuer-keys", "/v1/auth/token"):
+        assert path in schema["paths"], path
