@@ -219,3 +219,51 @@ def test_openapi_and_docs_are_served(city: City) -> None:
     for path in ("/v1/licenses", "/v1/licenses/batch", "/v1/license-jobs", "/v1/verify",
                  "/v1/trust-bundle", "/v1/issuer-keys", "/v1/auth/token"):
         assert path in schema["paths"], path
+
+
+def test_status_lists_are_signed_and_their_digests_on_chain(city: City) -> None:
+    import hashlib
+
+    import httpx
+
+    from license_registry.data_integrity import verify_proof
+    from license_registry.status_list import read_status
+    from trust_api.status_store import list_id
+
+    issued = issue(city, license_body("CN-BL"))
+    city.client("issuer").post(f"/v1/licenses/{issued['id']}/suspend", json={"reason": "audit"})
+    city.settle()
+    n, index = issued["statusList"], issued["statusIndex"]
+    snapshot = city.platform.trust.current()
+    for purpose, expected in (("revocation", False), ("suspension", True)):
+        url = f"{city.api_url}/v1/status-lists/{ISSUER}/{n}/{purpose}"
+        reply = httpx.get(url, timeout=10)
+        assert reply.status_code == 200
+        published = snapshot.status_lists[list_id(url)]
+        assert published.digest == hashlib.sha256(reply.content).digest()
+        credential = reply.json()
+        kid = bytes.fromhex(credential["proof"]["verificationMethod"].split("#")[1])
+        key = snapshot.key(ISSUER, kid)
+        assert key is not None and verify_proof(credential, key.public_key)
+        assert read_status(credential, index) is expected
+    missing = httpx.get(f"{city.api_url}/v1/status-lists/{ISSUER}/999/revocation", timeout=10)
+    assert missing.status_code == 404
+    bad = httpx.get(f"{city.api_url}/v1/status-lists/NOT-A-USCI/0/revocation", timeout=10)
+    assert bad.status_code == 400
+
+
+def test_proof_svg_keys_and_service_account_routes(city: City) -> None:
+    from anchoring.verification import RecordProof  # noqa: F401  (the proof bundle's format)
+
+    client = city.client("issuer")
+    issued = issue(city, license_body("CN-BL"))
+    city.settle()
+    proof = client.get(f"/v1/licenses/{issued['id']}/proof")
+    assert proof.status_code == 200 and proof.json()["index"] == issued["logIndex"]
+    svg = client.get(f"/v1/licenses/{issued['id']}/qr.svg", params={"error": "Q"})
+    assert svg.status_code == 200 and svg.text.lstrip().startswith("<")
+    keys = client.get("/v1/issuer-keys").json()["keys"]
+    assert any(k["onChain"] == "listed" and k["revokedAt"] is None for k in keys)
+    account = client.get("/v1/service-account").json()
+    assert account["isDepartmentAccount"] is True and account["pendingWrites"] == []
+    assert client.get("/v1/licenses/urn:uuid:00000000-0000-0000-0000-000000000000").status_code == 404
