@@ -244,6 +244,12 @@ def test_largest_claims_stay_within_the_qr_budget(license_type: LicenseType) -> 
     assert len(cbor2.dumps(claims)) <= 260  # ≈ 370 Base45 characters once signed
     presented = presented_from_claims(cbor2.loads(cbor2.dumps(claims)), KID)
     assert presented.valid_until == MAX_TIME
+    # Signed and encoded, the largest license of every type stays within 600 characters.
+    from license_registry.city_code import encode_city_code
+    from license_registry.keys import generate_signing_key
+
+    code = encode_city_code(claims, KID, generate_signing_key())
+    assert len(code) <= 600, (license_type.code, len(code))
 
 
 def test_a_proof_gives_the_verification_method_and_kid() -> None:
