@@ -22,9 +22,9 @@ up: $(STAMP)
 	$(BIN)/citychain up
 
 lint: $(STAMP)
-	$(BIN)/ruff check chain contracts bench tests anchoring license_registry trust_api
+	$(BIN)/ruff check chain contracts bench tests anchoring license_registry trust_api credit_ledger audit_trail
 	$(BIN)/lint-imports
-	$(BIN)/mypy chain anchoring license_registry trust_api
+	$(BIN)/mypy chain anchoring license_registry trust_api credit_ledger audit_trail
 
 test: $(STAMP) contracts/node_modules/.stamp lint
 	$(BIN)/python -m pytest
