@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from audit_trail.cli import audit
 from chain.config import ConfigError, load_node_config
 from chain.genesis import GenesisError
 from trust_api.verify_cli import verify_command
@@ -355,6 +356,7 @@ def witness_serve(database_url: str, key_path: Path, logs: tuple[str, ...], host
 
 
 main.add_command(verify_command)
+main.add_command(audit)
 
 
 # --- helpers -------------------------------------------------------------------
