@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from trust_api.errors import error_body, install_error_handlers
 from trust_api.platform import Platform
-from trust_api.routes import keys, licenses, public, verify
+from trust_api.routes import audit, credit, keys, licenses, public, verify
 from trust_api.settings import Settings
 
 log = logging.getLogger("citychain.trust_api")
@@ -47,6 +47,9 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     @app.middleware("http")
     async def limit_body(request: Request,
                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if "\x00" in request.scope["path"]:  # no id has one; PostgreSQL text cannot hold one
+            return JSONResponse(error_body("not_found", "no resource has a NUL character in "
+                                           "its path"), status_code=404)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
             return JSONResponse(error_body(
@@ -54,6 +57,6 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
                 status_code=413)
         return await call_next(request)
 
-    for module in (public, keys, licenses, verify):
+    for module in (public, keys, licenses, verify, credit, audit):
         app.include_router(module.router)
     return app

@@ -7,10 +7,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from license_registry.trust_bundle import build_trust_bundle
-
 from anchoring.anchored_log import chain_log_id
 from license_registry.keys import public_key_of
+from license_registry.trust_bundle import build_trust_bundle
 from trust_api.status_store import latest_publications
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ class BundleService:
             if self._cached is not None and self._cached[0] == key and \
                     now - self._cached[1]["_generatedAtUnix"] < MAX_BUNDLE_AGE:
                 return self._cached[1]["bundle"]  # type: ignore[no-any-return]
-        origins = {chain_log_id(o): o for o in self.platform.logs.origins()}
+        origins = {chain_log_id(o): o for o in self.platform.logs.origins("")}
         bundle = build_trust_bundle(snapshot, publications, origins, now,
                                     self.platform.settings.secret("platform_key"),
                                     f"urn:uuid:{uuid.uuid4()}")

@@ -22,7 +22,7 @@ class LicenseLogs:
         self.engine = engine
         self.host = host
         self._seed = signer_seed
-        self._logs: dict[str, AnchoredLog] = {}
+        self._named: dict[str, AnchoredLog] = {}
         self._lock = threading.Lock()
 
     def origin(self, department: str) -> str:
@@ -32,27 +32,33 @@ class LicenseLogs:
         return Ed25519Signer(origin, SigningKey(self._seed))
 
     def of(self, department: str) -> AnchoredLog:
+        return self._open(self.origin(department))
+
+    def named(self, name: str) -> AnchoredLog:
+        """A platform log other than a department's license log: credit, exchanges, ..."""
+        return self._open(f"{self.host}/{name}")
+
+    def _open(self, origin: str) -> AnchoredLog:
         with self._lock:
-            log = self._logs.get(department)
+            log = self._named.get(origin)
             if log is None:
-                origin = self.origin(department)
                 log = AnchoredLog(self.engine, origin, self.signer(origin))
-                self._logs[department] = log
+                self._named[origin] = log
             return log
 
-    def origins(self) -> list[str]:
-        prefix = f"{self.host}/licenses/"
+    def origins(self, prefix: str = "licenses/") -> list[str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(logs.c.origin).where(logs.c.origin.startswith(prefix)))
+            rows = conn.execute(select(logs.c.origin)
+                                .where(logs.c.origin.startswith(f"{self.host}/{prefix}")))
             return [str(r.origin) for r in rows]
 
     def log_ids(self) -> list[bytes]:
-        return [chain_log_id(origin) for origin in self.origins()]
+        """Every platform log, so the trust snapshot carries each one's latest anchor."""
+        return [chain_log_id(origin) for origin in self.origins("")]
 
     def checkpoint_all(self) -> int:
         signed = 0
-        for origin in self.origins():
-            department = origin.rsplit("/", 1)[1]
-            if self.of(department).checkpoint() is not None:
+        for origin in self.origins(""):
+            if self._open(origin).checkpoint() is not None:
                 signed += 1
         return signed

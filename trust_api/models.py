@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from trust_api.issuance import IssueRequest
 
+
+def _no_nul(text: str) -> str:
+    # Stored as text: PostgreSQL refuses NUL characters in text (a 500, not the caller's 400).
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
 UnixTime = Annotated[int, Field(ge=0, le=2**40)]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_no_nul)]
 
 
 class Strict(BaseModel):

@@ -16,10 +16,13 @@ from collections.abc import Callable
 from anchoring.anchored_log import SqlOutbox, run_worker
 from anchoring.chain_client import Web3AnchorChain
 from license_registry.pii import PiiCipher
+from trust_api.audit_service import AuditService
 from trust_api.bundles import BundleService
 from trust_api.chain_client import TrustChain
 from trust_api.chain_writer import ChainWriter
+from trust_api.credit_service import CreditService
 from trust_api.db import open_database, write_transaction
+from trust_api.exchange_log import ExchangeLog
 from trust_api.issuance import IssuanceService
 from trust_api.jobs import JobRunner
 from trust_api.keystore import KeyStore
@@ -53,6 +56,10 @@ class Platform:
         self.status_source = DatabaseStatus(self.engine)
         self.anchor_source = LogAnchors(self.engine, self.logs)
         self.bundles = BundleService(self)
+        self.exchanges = ExchangeLog(self.engine, self.logs)
+        self.credit = CreditService(self.engine, self.trust, self.logs, self.exchanges,
+                                    settings.secret("platform_key"), self.nonces)
+        self.audit = AuditService(self.engine, self.trust, self.logs)
         self.writer = ChainWriter(self.engine, self.chain, self.keystore.service_account_key)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -99,9 +106,9 @@ class Platform:
         self._thread("anchoring", lambda: run_worker(SqlOutbox(self.engine), anchor_chain,
                                                       self._stop, poll=0.5))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=timeout)
         self.jobs.shutdown()
         self.engine.dispose()

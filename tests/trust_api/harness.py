@@ -4,7 +4,8 @@
 Departments (chain roles as the city administration would set them):
 - ISSUER: the dev department (91350100M000100Y43), accredited for CN-BL, CN-FBL, CN-PQC;
 - VERIFIER: 91110000600037341L, a verifier department that recognizes nothing at first;
-- BANK: a department with the BANK role only, to test authorization.
+- BANK: a department with the BANK role only;
+- REGULATOR: a department with the REGULATOR role only.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from anchoring.store_sql import make_engine
 from chain.devnet import DEV_ACCOUNTS, DEV_DEPARTMENT
 from license_registry.identifiers import calculate_usci_check
-from license_registry.trust import ROLE_BANK, ROLE_ISSUER, ROLE_VERIFIER
+from license_registry.trust import ROLE_BANK, ROLE_ISSUER, ROLE_REGULATOR, ROLE_VERIFIER
 from tests.e2e.node_process import NodeProcess, dev_node, free_port
 from trust_api.app import create_app
 from trust_api.client import TrustApiClient
@@ -40,6 +41,8 @@ ISSUER = DEV_DEPARTMENT.usci
 VERIFIER = "91110000600037341L"
 BANK_BODY = "91310000MA1FL0000"
 BANK = BANK_BODY + calculate_usci_check(BANK_BODY)
+REGULATOR_BODY = "11420000MB1234567"
+REGULATOR = REGULATOR_BODY + calculate_usci_check(REGULATOR_BODY)
 ISSUER_TYPES = ("CN-BL", "CN-FBL", "CN-PQC")
 
 
@@ -110,7 +113,7 @@ def database_url(kind: str, tmp: Path) -> tuple[str, Any]:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", drop
 
 
-def start_city(kind: str, tmp: Path) -> Iterator[City]:
+def start_city(kind: str, tmp: Path, types: tuple[str, ...] = ISSUER_TYPES) -> Iterator[City]:
     node = dev_node(tmp / "node")
     node.start()
     url, drop = database_url(kind, tmp)
@@ -126,14 +129,15 @@ def start_city(kind: str, tmp: Path) -> Iterator[City]:
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     try:
-        bootstrap_department(platform, ISSUER, KEYS["department"], [KEYS["city-admin"]],
-                             ISSUER_TYPES)
+        bootstrap_department(platform, ISSUER, KEYS["department"], [KEYS["city-admin"]], types)
         accounts = {"issuer": KEYS["department"], "verifier": secrets.token_bytes(32),
                     "bank": secrets.token_bytes(32), "outsider": secrets.token_bytes(32),
-                    "issuer-operator": secrets.token_bytes(32)}
+                    "issuer-operator": secrets.token_bytes(32),
+                    "regulator": secrets.token_bytes(32)}
         chain = platform.chain
         for label, usci, roles in (("verifier", VERIFIER, ROLE_VERIFIER),
-                                   ("bank", BANK, ROLE_BANK)):
+                                   ("bank", BANK, ROLE_BANK),
+                                   ("regulator", REGULATOR, ROLE_REGULATOR)):
             address = bytes.fromhex(Account.from_key(accounts[label]).address[2:])
             chain.set_account_role(KEYS["city-admin"], address, ROLE_DEPARTMENT)
             chain.admit_department([KEYS["city-admin"]], usci, f"{label} department", roles,
@@ -150,8 +154,8 @@ def start_city(kind: str, tmp: Path) -> Iterator[City]:
         server.should_exit = True
         if thread.is_alive():
             thread.join(timeout=15)
-        else:
-            platform.stop()
+        # Workers may be waiting on a receipt: let them finish before the node goes away.
+        platform.stop(timeout=70)
         node.stop()
         if drop is not None:
             drop()

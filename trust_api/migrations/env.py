@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import trust_api.tables_audit  # noqa: F401  (registers the credit and audit tables)
 from anchoring.store_sql import make_engine
 from trust_api.migrations import VERSION_TABLE
 from trust_api.tables import metadata
