@@ -178,7 +178,10 @@ def test_attestation_verifies_offline_and_fails_when_altered(city: City) -> None
     from anchoring.anchored_log import chain_log_id
 
     root = anchored[chain_log_id(log.origin)]
-    lookup = (lambda size: root.root if size == root.size else None)
+
+    def lookup(size: int) -> bytes | None:
+        return root.root if size == root.size else None
+
     verdict = verify_attestation(attestation, platform_key, log_verifier, int(time.time()),
                                  anchored_root_lookup=lookup)
     assert verdict.valid, verdict.to_json()
