@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert, select
 
@@ -22,6 +22,7 @@ from anchoring.worker import AnchorOnChain
 from audit_trail.audit import AuditResult, audit_log
 from audit_trail.report import build_report
 from audit_trail.traces import (
+    TRACE_KIND,
     SubjectKind,
     TraceEvent,
     build_trace_event,
@@ -32,7 +33,7 @@ from audit_trail.traces import (
 from credit_ledger.records import record_entry
 from license_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from license_registry.jcs import canonicalize
-from license_registry.trust import ROLE_REGULATOR
+from license_registry.trust import ROLE_REGULATOR, AnchoredCheckpoint
 from trust_api.credit_service import CONSENT_LOG, CREDIT_LOG, _record
 from trust_api.db import write_transaction
 from trust_api.exchange_log import EXCHANGE_LOG, row_document
@@ -58,11 +59,25 @@ def _event(row: Any) -> TraceEvent:
                       row.prev_event_hash, int(row.seq))
 
 
+def trace_row_document(row: Any) -> dict[str, Any]:
+    """The row as its log entry's JSON, without validation (an edited row may be invalid)."""
+    return {"kind": TRACE_KIND, "eventId": row.event_id, "subjectKind": row.subject_kind,
+            "subjectId": row.subject_id, "eventType": row.event_type, "actor": row.actor,
+            "time": row.time, "payloadHash": row.payload_hash,
+            "prevEventHash": row.prev_event_hash, "seq": row.seq}
+
+
+class AnchorHistory(Protocol):
+    def anchors_of(self, log_id: bytes) -> list[AnchoredCheckpoint]: ...
+
+
 class AuditService:
-    def __init__(self, engine: Engine, trust: TrustState, logs_: LicenseLogs) -> None:
+    def __init__(self, engine: Engine, trust: TrustState, logs_: LicenseLogs,
+                 chain: AnchorHistory) -> None:
         self.engine = engine
         self.trust = trust
         self.logs = logs_
+        self.chain = chain
 
     # ---- traces ----
 
@@ -137,12 +152,15 @@ class AuditService:
         with self.engine.connect() as conn:
             if name == TRACE_LOG:
                 stmt = select(trace_events).order_by(trace_events.c.log_index)
-                if q.get("subject"):
-                    stmt = stmt.where(trace_events.c.subject_id == q["subject"])
+                if q.get("subjectKind"):
+                    stmt = stmt.where(trace_events.c.subject_kind == q["subjectKind"])
+                if q.get("subjectId"):
+                    stmt = stmt.where(trace_events.c.subject_id == q["subjectId"])
                 if q.get("department"):
                     stmt = stmt.where(trace_events.c.actor == q["department"])
                 stmt = _time_range(stmt, trace_events.c.time, q)
-                return [(r.log_index, trace_entry(_event(r))) for r in conn.execute(stmt)]
+                return [(r.log_index, canonicalize(trace_row_document(r)))
+                        for r in conn.execute(stmt)]
             if name == EXCHANGE_LOG:
                 stmt = select(exchange_records).order_by(exchange_records.c.log_index)
                 if q.get("department"):
@@ -150,14 +168,16 @@ class AuditService:
                                       | (exchange_records.c.provider == q["department"]))
                 if q.get("dataset"):
                     stmt = stmt.where(exchange_records.c.dataset == q["dataset"])
-                if q.get("subject"):
-                    stmt = stmt.where(exchange_records.c.subject_hash == q["subject"])
+                if q.get("subjectHash"):
+                    stmt = stmt.where(exchange_records.c.subject_hash == q["subjectHash"])
+                if q.get("kind"):
+                    stmt = stmt.where(exchange_records.c.kind == q["kind"])
                 stmt = _time_range(stmt, exchange_records.c.time, q)
                 return [(r.log_index, canonicalize(row_document(r))) for r in conn.execute(stmt)]
             if name == CREDIT_LOG:
                 stmt = select(credit_records).order_by(credit_records.c.log_index)
-                if q.get("subject"):
-                    stmt = stmt.where(credit_records.c.subject == q["subject"])
+                if q.get("subjectId"):
+                    stmt = stmt.where(credit_records.c.subject == q["subjectId"])
                 if q.get("department"):
                     stmt = stmt.where(credit_records.c.source_department == q["department"])
                 stmt = _time_range(stmt, credit_records.c.recorded_at, q)
@@ -180,7 +200,9 @@ class AuditService:
         if name not in AUDITED_LOGS:
             raise NotFound(f"no log {name!r}: one of {', '.join(AUDITED_LOGS)}")
         log = self.logs.named(name)
-        anchored, _note = self._anchored(log.origin)
+        # The chain's anchors are the reference; signed checkpoints not anchored yet are
+        # left out (their entries are reported as beyond the anchored size, not as faults).
+        anchored = {a.size: a.root for a in self.chain.anchors_of(chain_log_id(log.origin))}
 
         def leaf_rows() -> Iterator[tuple[int, bytes]]:
             with self.engine.connect() as conn:
@@ -190,11 +212,11 @@ class AuditService:
                     yield int(row.idx), bytes(row.leaf_hash)
 
         with self.engine.connect() as conn:
-            notes = [bytes(n) for (n,) in conn.execute(select(outbox.c.checkpoint).where(
-                outbox.c.origin == log.origin).order_by(outbox.c.size))]
+            notes = [bytes(r.checkpoint) for r in conn.execute(
+                select(outbox.c.size, outbox.c.checkpoint).where(outbox.c.origin == log.origin)
+                .order_by(outbox.c.size)) if int(r.size) in anchored]
         return audit_log(entries=self._rows(name), leaves=leaf_rows(), checkpoints=notes,
-                         verifier=log.signer.verifier(), origin=log.origin,
-                         anchored={} if anchored is None else {anchored.size: anchored.root})
+                         verifier=log.signer.verifier(), origin=log.origin, anchored=anchored)
 
     def report(self, regulator: str, name: str, query: dict[str, Any],
                now: int) -> dict[str, Any]:
@@ -240,10 +262,10 @@ class AuditService:
 
 
 def _time_range(stmt: Any, column: Any, query: dict[str, Any]) -> Any:
-    if query.get("from") is not None:
-        stmt = stmt.where(column >= int(query["from"]))
-    if query.get("to") is not None:
-        stmt = stmt.where(column < int(query["to"]))
+    if query.get("timeFrom") is not None:
+        stmt = stmt.where(column >= int(query["timeFrom"]))
+    if query.get("timeUntil") is not None:
+        stmt = stmt.where(column < int(query["timeUntil"]))
     return stmt
 
 

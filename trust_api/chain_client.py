@@ -239,6 +239,20 @@ class TrustChain(Onboarding):
         return TrustSnapshot(number, block_hash, block_time, departments, tuple(keys),
                              frozenset(accreditations), tuple(recognitions), lists, checkpoints)
 
+    def anchors_of(self, log_id: bytes) -> list[AnchoredCheckpoint]:
+        """Every anchor of ``log_id`` in order, read at one block (for the regulator)."""
+        anchors = self.contract("AnchorRegistry").functions
+        block = self.head()[0]
+        count = int(self._guard(lambda: anchors.anchorCount(log_id).call(block_identifier=block)))
+        found = []
+        for index in range(count):
+            call = anchors.anchorAt(log_id, index)
+            size, root, _kid, _cos, anchored_at, number = self._guard(
+                partial(call.call, block_identifier=block))
+            found.append(AnchoredCheckpoint(bytes(log_id), int(size), bytes(root), int(number),
+                                            int(anchored_at)))
+        return found
+
     def anchor_at_size(self, log_id: bytes, size: int) -> AnchoredCheckpoint | None:
         """The anchor of ``log_id`` at exactly tree size ``size``, if one was made."""
         anchors = self.contract("AnchorRegistry").functions

@@ -59,7 +59,7 @@ class Platform:
         self.exchanges = ExchangeLog(self.engine, self.logs)
         self.credit = CreditService(self.engine, self.trust, self.logs, self.exchanges,
                                     settings.secret("platform_key"), self.nonces)
-        self.audit = AuditService(self.engine, self.trust, self.logs)
+        self.audit = AuditService(self.engine, self.trust, self.logs, self.chain)
         self.writer = ChainWriter(self.engine, self.chain, self.keystore.service_account_key)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -37,14 +37,18 @@ def record_exchange(body: Json, caller: CallerDep, platform: PlatformDep) -> dic
 
 @router.get("/audit/{log}/entries")
 def entries(log: LogName, caller: CallerDep, platform: PlatformDep,
-            subject: Annotated[str | None, Query(max_length=64)] = None,
+            subjectKind: Annotated[str | None, Query(max_length=32)] = None,
+            subjectId: Annotated[str | None, Query(max_length=64)] = None,
+            subjectHash: Annotated[str | None, Query(max_length=64)] = None,
             department: Annotated[str | None, Query(max_length=18)] = None,
             dataset: Annotated[str | None, Query(max_length=64)] = None,
-            from_: Annotated[int | None, Query(alias="from", ge=0)] = None,
-            to: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+            kind: Annotated[str | None, Query(max_length=16)] = None,
+            timeFrom: Annotated[int | None, Query(ge=0, le=2**40)] = None,
+            timeUntil: Annotated[int | None, Query(ge=0, le=2**40)] = None) -> dict[str, Any]:
     caller.require(ROLE_REGULATOR, "reading audit logs")
-    query = {"subject": subject, "department": department, "dataset": dataset,
-             "from": from_, "to": to}
+    query = {"subjectKind": subjectKind, "subjectId": subjectId, "subjectHash": subjectHash,
+             "department": department, "dataset": dataset, "kind": kind,
+             "timeFrom": timeFrom, "timeUntil": timeUntil}
     return {"log": log, "entries": platform.audit.entries(log, query)}
 
 
