@@ -11,5 +11,6 @@ Pure rules only (no database, web framework, chain client or clock: time is pass
 - ``attestation`` — the short-lived, platform-signed answer a bank receives, with the
   inclusion proofs it rests on, and its offline verifier; ``attestation_format`` — that
   document's fixed shape and strict reader;
-- ``access`` — the hash-chained record of every query, allowed or refused.
+- access records of bank queries live in the data-exchange log (``audit_trail.exchanges``,
+  kind ``credit_query``), one hash chain with every other exchange.
 """

@@ -26,7 +26,7 @@ import nacl.signing
 
 from license_registry.errors import FormatError, InvalidInput
 from license_registry.jcs import canonicalize
-from license_registry.keys import validate_public_key, validate_seed
+from license_registry.keys import signer_of, validate_public_key, validate_seed
 from license_registry.multibase import decode_base58btc, encode_base58btc
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -74,7 +74,7 @@ def create_proof(
     if "@context" in unsecured:
         context = unsecured["@context"]
         proof["@context"] = list(context) if isinstance(context, list) else context
-    signed = nacl.signing.SigningKey(signing_key).sign(hash_data(unsecured, proof))
+    signed = signer_of(signing_key).sign(hash_data(unsecured, proof))
     proof["proofValue"] = encode_base58btc(signed.signature)
 
     existing = document.get("proof")

@@ -30,6 +30,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 64
 
 _IDENTIFIER = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*")
+_FAST_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True,
+                              separators=(",", ":"), check_circular=False).encode
+_ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf7]")  # lead byte of a character beyond U+FFFF
 
 # A failure found by the walk: the path from the root (keys and indices) and the problem.
 _Problem = tuple[list[str | int], str]
@@ -46,6 +49,18 @@ def canonicalize(obj: object) -> bytes:
             field=format_json_path(path),
             code="non_canonical_json",
         )
+    # Fast path: for values that passed the walk, the C JSON encoder writes the same bytes
+    # as RFC 8785 (same escapes, integers in decimal, no spaces) EXCEPT for key order when
+    # a key holds a character beyond U+FFFF (UTF-16 order differs from code point order
+    # only there), and it does not reject lone surrogates (encode() does). Either case
+    # takes rfc8785's path, as does everything before this fast path existed.
+    try:
+        data = _FAST_JSON(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        pass  # a lone surrogate: rfc8785 refuses it below
+    else:
+        if _ASTRAL_UTF8.search(data) is None:
+            return data
     try:
         return rfc8785.dumps(cast(Any, obj))  # the walk above checked every value
     except (rfc8785.CanonicalizationError, UnicodeError) as exc:

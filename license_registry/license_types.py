@@ -181,6 +181,8 @@ def is_date_text(text: object) -> bool:
 
 def find_control_character(text: str) -> int | None:
     """1-based position of the first control, format or unassigned character, if any."""
+    if text.isprintable():  # no category C (nor Z but " ") character: the common case, in C
+        return None
     return next((i for i, c in enumerate(text, 1) if unicodedata.category(c)[0] == "C"), None)
 
 

@@ -205,6 +205,11 @@ class OfflineVerifier:
                  max_age: int | None = None) -> None:
         self._bundle = _read_bundle(bundle_json, platform_public_key)
         self._max_age = max_age
+        self._generated_text = datetime_text(self._bundle.generated_at)
+        # A scanner verifies many codes per second for one department: the bundle aged to
+        # the current second and the checked department are reused, not redone per code.
+        self._aged: tuple[int, OpenedBundle] | None = None
+        self._verifier: tuple[str, str] | None = None
 
     def opened(self, now: int) -> OpenedBundle:
         return _aged(self._bundle, now, self._max_age)
@@ -213,13 +218,21 @@ class OfflineVerifier:
                verifier_department: str | None = None) -> Verdict:
         """The verdict, anchoring ``skipped``; ``extra["trustBundle"]`` says how old the
         trust data is, as EU verifier apps show it."""
-        opened = self.opened(now)
-        verifier = None if verifier_department is None else validate_usci(
-            verifier_department, "verifier_department")
+        aged = self._aged
+        if aged is None or aged[0] != now:
+            aged = self._aged = (now, self.opened(now))
+        opened = aged[1]
+        verifier = None
+        if verifier_department is not None:
+            checked = self._verifier
+            if checked is None or checked[0] != verifier_department:
+                checked = self._verifier = (verifier_department, validate_usci(
+                    verifier_department, "verifier_department"))
+            verifier = checked[1]
         verdict = verify_presentation(presentation, opened.snapshot, now, verifier=verifier,
                                       status=opened.status, anchors=None)
         return dataclasses.replace(verdict, extra={**verdict.extra, "trustBundle": {
-            "id": opened.bundle_id, "generatedAt": datetime_text(opened.generated_at),
+            "id": opened.bundle_id, "generatedAt": self._generated_text,
             "ageSeconds": opened.age_seconds, "block": opened.snapshot.block_number,
             "warnings": list(opened.warnings)}})
 

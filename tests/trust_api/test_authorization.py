@@ -366,7 +366,7 @@ def test_replayed_request_is_refused(session: Session, shared: dict[str, Target]
     assert world(session, shared, target) == before
 
 
-def test_token_cannot_mint_a_token_even_signed_alongside(session: Session) -> None:
+def test_bearer_token_and_signature_together_are_refused(session: Session) -> None:
     """A bearer token and signed headers together are refused, not resolved either way."""
     body = b""
     headers = _signed(session.city.accounts["issuer"], "POST", "/v1/auth/token", body)
