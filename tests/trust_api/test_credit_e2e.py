@@ -241,3 +241,56 @@ def test_the_access_listing_matches_every_query_made(city: City) -> None:
                                               "time": int(time.time()), "nonce": "x" * 20})
     assert unsigned.status_code == 403
     assert ISSUER  # the issuing department registered the enterprise's key
+
+
+def test_bad_and_unauthorized_writes_are_refused_with_their_reason(city: City) -> None:
+    import httpx
+
+    url = city.api_url
+    anonymous = httpx.post(f"{url}/v1/credit-records", json={"subject": ENTERPRISE})
+    assert anonymous.status_code == 401
+    assert submit(city, "CR-PEN", PENALTY, as_="outsider").json()["error"]["code"] == \
+        "unknown_account"
+    not_bank = query(city, register(city), as_="issuer")
+    assert not_bank.status_code == 403 and "BANK" in not_bank.json()["error"]["message"]
+    key = public_key_of(generate_signing_key()).hex()
+    assert city.client("verifier").post(f"/v1/enterprises/{ENTERPRISE}/keys",
+                                        json={"publicKey": key}).status_code == 403
+    assert city.client("issuer").post(f"/v1/enterprises/{ENTERPRISE}/keys",
+                                      json={"publicKey": "zz"}).status_code == 400
+    assert city.client("issuer").post(f"/v1/enterprises/{ENTERPRISE}/keys",
+                                      json={"publicKey": public_key_of(SEED).hex()}
+                                      ).status_code == 409
+    # A consent signed by a key that is not the enterprise's, a malformed one, a duplicate.
+    now = int(time.time())
+    forged = sign_consent(build_consent(
+        consent_id=f"urn:uuid:{uuid.uuid4()}", grantor=ENTERPRISE, grantee=BANK,
+        purpose="LOAN_APPLICATION", scopes=["CR-RAT"], valid_from=now, valid_until=now + 60,
+        max_uses=1, created=now), generate_signing_key(), METHOD)
+    assert city.client("bank").post("/v1/consents", json=forged).status_code == 403
+    assert city.client("bank").post("/v1/consents", json={"type": "x"}).status_code == 400
+    consent_id = register(city)
+    duplicate = city.client("bank").post("/v1/consents",
+                                         json=city.documents[consent_id])  # type: ignore[attr-defined]
+    assert duplicate.status_code == 409
+    assert city.client("bank").post(f"/v1/consents/{consent_id}/changes",
+                                    json={"action": "revoke"}).status_code == 400
+    # Traces and exchanges: each malformed field named.
+    for body, field in (
+            ({"subjectKind": "SPACESHIP", "subjectId": "X", "eventType": "PRODUCED",
+              "payloadHash": "00" * 32}, "subjectKind"),
+            ({"subjectKind": "FOOD_LOT", "subjectId": "L-1", "eventType": "LAUNCHED",
+              "payloadHash": "00" * 32}, "eventType"),
+            ({"subjectKind": "FOOD_LOT", "subjectId": "L-1", "eventType": "PRODUCED",
+              "payloadHash": "xyz"}, "payloadHash")):
+        reply = city.client("issuer").post("/v1/traces", json=body)
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"]["fields"][0]["field"] == field
+    self_exchange = city.client("issuer").post("/v1/exchanges", json={
+        "provider": ISSUER, "dataset": "X", "subjectHash": "00" * 32, "purpose": "P",
+        "legalBasis": "law", "resultHash": "00" * 32})
+    assert self_exchange.status_code == 400
+    huge = city.client("issuer").post("/v1/traces", json={"x": "a" * (17 * 1024 * 1024)})
+    assert huge.status_code == 413
+    for path in ("/v1/audit/traces/verify", "/v1/audit/credit/reports"):
+        assert city.client("bank").post(path, json={}).status_code == 403
