@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from trust_api.errors import error_body, install_error_handlers
+from trust_api.errors import install_error_handlers
+from trust_api.limits import RequestLimits, bound_recursion
 from trust_api.platform import Platform
 from trust_api.routes import audit, credit, keys, licenses, public, verify
 from trust_api.settings import Settings
@@ -18,6 +18,7 @@ log = logging.getLogger("citychain.trust_api")
 
 
 def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
+    bound_recursion()
     platform = platform or Platform(settings)
 
     @asynccontextmanager
@@ -44,18 +45,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.platform = platform
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if "\x00" in request.scope["path"]:  # no id has one; PostgreSQL text cannot hold one
-            return JSONResponse(error_body("not_found", "no resource has a NUL character in "
-                                           "its path"), status_code=404)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(error_body(
-                "too_large", f"request bodies are limited to {settings.max_body_bytes} bytes"),
-                status_code=413)
-        return await call_next(request)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
 
     for module in (public, keys, licenses, verify, credit, audit):
         app.include_router(module.router)

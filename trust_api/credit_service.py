@@ -50,6 +50,7 @@ CREDIT_LOG = "credit"
 CONSENT_LOG = "consents"
 KEY_REGISTRAR_TYPE = "CN-BL"  # who issues business licenses vouches for enterprise keys
 ATTESTATION_TTL = 24 * 3600
+PROOF_CACHE_SIZE = 4096  # inclusion proofs kept (a few hundred bytes each)
 
 
 def _record(row: Any) -> CreditRecord:
@@ -72,6 +73,10 @@ class CreditService:
         self.platform_seed = platform_seed
         self.nonces = nonces
         self.platform_kid = calculate_kid(public_key_of(platform_seed))
+        # A tree of a given size never changes (the log only grows): a record's inclusion
+        # proof against the anchored size is read once and reused by every query until
+        # the next anchor. build_attestation still checks every proof against the note.
+        self._proofs: dict[tuple[str, int, int], list[bytes]] = {}
 
     # ---- enterprise keys ----
 
@@ -282,7 +287,7 @@ class CreditService:
             credit_records.c.subject == subject, credit_records.c.record_type.in_(list(scopes)),
             credit_records.c.superseded_by.is_(None), credit_records.c.log_index < size)).all()
         records = [_record(r) for r in rows]
-        proofs = {r.id: (int(r.log_index), log.inclusion_proof(int(r.log_index), size))
+        proofs = {r.id: (int(r.log_index), self._inclusion_proof(log, int(r.log_index), size))
                   for r in rows}
         note = conn.execute(select(outbox.c.checkpoint).where(
             outbox.c.origin == log.origin, outbox.c.size == size)).scalar() if size else None
@@ -298,6 +303,16 @@ class CreditService:
             as_of_block=snapshot.block_number, issued_at=now, valid_for=ATTESTATION_TTL,
             platform_seed=self.platform_seed,
             verification_method=f"did:citychain:platform#{self.platform_kid.hex()}")
+
+    def _inclusion_proof(self, log: Any, index: int, size: int) -> list[bytes]:
+        key = (log.origin, index, size)
+        proof = self._proofs.get(key)
+        if proof is None:
+            proof = log.inclusion_proof(index, size)
+            if len(self._proofs) >= PROOF_CACHE_SIZE:
+                self._proofs.clear()  # simple bound; entries are cheap to recompute
+            self._proofs[key] = proof
+        return proof
 
     def authenticate_enterprise(self, subject: str, request: dict[str, Any], now: int) -> None:
         """An enterprise's own request: ``{"type": "AccessLogRequest", "subject", "time",

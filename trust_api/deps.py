@@ -43,7 +43,7 @@ class Caller:
         if not self.department.has_roles(role):
             raise Forbidden(
                 f"{doing} needs the {ROLE_NAMES[role]} role; department {self.usci} does not "
-                "hold it on chain (DepartmentRegistry)")
+                "hold it on chain (DepartmentRegistry)", code="missing_role")
 
 
 async def get_caller(request: Request) -> Caller:
@@ -51,7 +51,10 @@ async def get_caller(request: Request) -> Caller:
     body = await request.body()
     settings = platform.settings
     auth = await run_in_threadpool(
-        authenticate, request.headers, request.method, request.url.path, request.url.query,
+        # The path as sent (decoded, with its root path): request.url would re-parse a
+        # decoded "?" or "#" inside an id and sign-check a truncated path.
+        authenticate, request.headers, request.method,
+        request.scope.get("root_path", "") + request.scope["path"], request.url.query,
         body, int(time.time()), platform.nonces, settings.secret("token_secret"),
         max_skew=settings.max_clock_skew)
     department = platform.trust.current().department_of_account(auth.address)

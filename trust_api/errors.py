@@ -72,6 +72,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unavailable(_request: Request, exc: TrustDataUnavailable) -> JSONResponse:
         return JSONResponse(error_body("trust_data_unavailable", str(exc)), status_code=503)
 
+    @app.exception_handler(RecursionError)
+    async def _nested(_request: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_request", "the JSON body is nested too deeply"),
+                            status_code=400)
+
     @app.exception_handler(NonceStoreFull)
     async def _busy(_request: Request, exc: NonceStoreFull) -> JSONResponse:
         return JSONResponse(error_body("busy", str(exc)), status_code=503,

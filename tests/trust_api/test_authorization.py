@@ -211,7 +211,7 @@ def expected(caller: str, endpoint: Endpoint) -> tuple[int, str | None]:
     if caller == "outsider":
         return 403, "unknown_account"
     if caller in OTHER_DEPARTMENTS and endpoint.issuer_only:
-        return 403, "forbidden"
+        return 403, "missing_role"
     if caller == "issuer-token" and endpoint.name == "token":
         return 403, "forbidden"  # a token must not mint its successor
     return endpoint.ok, None
@@ -337,7 +337,7 @@ def test_matrix(session: Session, shared: dict[str, Target], endpoint: Endpoint,
     error = assert_error(reply, status, code)
     if status == 401:
         assert reply.headers.get("www-authenticate", "").startswith("Bearer"), reply.headers
-    if code == "forbidden" and endpoint.issuer_only:
+    if code == "missing_role" and endpoint.issuer_only:
         assert "needs the ISSUER role" in error["message"], error
     assert "token" not in reply.json()
     assert world(session, shared, target) == before, f"{caller} changed something with {endpoint.name}"
