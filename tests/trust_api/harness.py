@@ -91,7 +91,7 @@ def _idle(platform: Platform) -> bool:
             select(outbox.c.origin, func.max(outbox.c.size).label("size"))
             .group_by(outbox.c.origin))}
     grown = any(size > checkpointed.get(origin, 0) for origin, size in sizes.items()
-                if origin.startswith(platform.logs.host + "/licenses/"))
+                if origin.startswith(platform.logs.host + "/"))
     return not (changed or writes or anchors or grown)
 
 
