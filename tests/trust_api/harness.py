@@ -2,7 +2,8 @@
 (uvicorn, in a thread) on SQLite or the real PostgreSQL, and onboarded departments.
 
 Departments (chain roles as the city administration would set them):
-- ISSUER: the dev department (91350100M000100Y43), accredited for CN-BL, CN-FBL, CN-PQC;
+- ISSUER: the dev department (91350100M000100Y43), accredited for CN-BL, CN-FBL, CN-PQC
+  and the credit record types CR-PEN, CR-RAT, CR-TAX;
 - VERIFIER: 91110000600037341L, a verifier department that recognizes nothing at first;
 - BANK: a department with the BANK role only;
 - REGULATOR: a department with the REGULATOR role only.
@@ -43,7 +44,7 @@ BANK_BODY = "91310000MA1FL0000"
 BANK = BANK_BODY + calculate_usci_check(BANK_BODY)
 REGULATOR_BODY = "11420000MB1234567"
 REGULATOR = REGULATOR_BODY + calculate_usci_check(REGULATOR_BODY)
-ISSUER_TYPES = ("CN-BL", "CN-FBL", "CN-PQC")
+ISSUER_TYPES = ("CN-BL", "CN-FBL", "CN-PQC", "CR-PEN", "CR-RAT", "CR-TAX")
 
 
 @dataclass
@@ -155,7 +156,7 @@ def start_city(kind: str, tmp: Path, types: tuple[str, ...] = ISSUER_TYPES) -> I
         if thread.is_alive():
             thread.join(timeout=15)
         # Workers may be waiting on a receipt: let them finish before the node goes away.
-        platform.stop(timeout=70)
+        platform.stop(timeout=15)
         node.stop()
         if drop is not None:
             drop()
