@@ -22,6 +22,7 @@ from anchoring.checkpoint import Checkpoint
 from anchoring.merkle import leaf_hash
 from anchoring.note import Ed25519Signer, sign_note
 from anchoring.store_sql import (
+    NodeCache,
     SqlLogStore,
     append_in,
     logs,
@@ -58,11 +59,15 @@ class Appended:
 
 
 class AnchoredLog:
-    def __init__(self, engine: Engine, origin: str, signer: Ed25519Signer) -> None:
+    """``node_cache``: serve proofs' stored nodes from memory once read (see NodeCache:
+    only for readers that need not see later edits of the tables)."""
+
+    def __init__(self, engine: Engine, origin: str, signer: Ed25519Signer,
+                 node_cache: NodeCache | None = None) -> None:
         self.engine = engine
         self.origin = origin
         self.signer = signer
-        store = SqlLogStore(engine)
+        store = SqlLogStore(engine, node_cache)
         with engine.connect() as conn:
             exists = conn.execute(select(logs.c.id).where(logs.c.origin == origin)).scalar()
         self.store = store.open_log(origin) if exists is not None else store.create_log(origin)

@@ -10,7 +10,9 @@ are the level-0 nodes, so the nodes table holds levels 1 and up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    literal_column,
     select,
     union_all,
     update,
@@ -160,6 +163,30 @@ def _fetch_nodes(conn: Connection, log_id: int, ids: Iterable[NodeId]) -> dict[N
     return found
 
 
+TILE = 256  # nodes per tile read by a cached store's miss
+
+
+def _fetch_tiles(conn: Connection, log_id: int, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """Every stored node in the tiles holding ``ids``: per level, the aligned runs of TILE
+    indices that contain a wanted one (only existing rows come back)."""
+    tiles = sorted({(level, index // TILE) for level, index in ids})
+    parts = []
+    for level, tile in tiles:
+        first, last = tile * TILE, tile * TILE + TILE - 1
+        if level == 0:
+            parts.append(select(literal_column("0", SmallInteger).label("level"), leaves.c.idx,
+                                leaves.c.leaf_hash.label("hash"))
+                         .where(leaves.c.log_id == log_id, leaves.c.idx.between(first, last)))
+        else:
+            parts.append(select(nodes.c.level, nodes.c.idx, nodes.c.hash)
+                         .where(nodes.c.log_id == log_id, nodes.c.level == level,
+                                nodes.c.idx.between(first, last)))
+    if not parts:
+        return {}
+    rows = conn.execute(parts[0] if len(parts) == 1 else union_all(*parts))
+    return {(int(row.level), int(row.idx)): bytes(row.hash) for row in rows}
+
+
 @dataclass(frozen=True)
 class AppendResult:
     old_size: int
@@ -198,11 +225,74 @@ def append_in(
     return AppendResult(size, appended.new_size, root)
 
 
+class NodeCache:
+    """A bounded LRU of stored Merkle nodes, keyed by (log id, level, index); one per
+    process, shared by the logs that opt in.
+
+    Exact because a stored node never changes: the log is append-only, a leaf (level 0)
+    is written once, and the nodes table holds only *complete* subtrees, whose hash is
+    final. Only values read from committed rows are cached (``SqlNodeStore.get_nodes``
+    reads outside any write transaction), so a rolled-back append is never cached.
+
+    Opt-in: a cached store answers from memory what the database held when the node was
+    first read, so whoever must see the tables as they are now — the regulator's audit
+    looking for edited rows, tests that edit them — reads through a store without one.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        if max_entries < 1:
+            raise ValueError("a node cache holds at least one node")
+        self.max_entries = max_entries
+        self._nodes: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def lookup(self, log_id: int, ids: Iterable[NodeId]) -> tuple[dict[NodeId, bytes],
+                                                                   list[NodeId]]:
+        """The cached nodes among ``ids``, and the ids not cached (marked most recent)."""
+        found: dict[NodeId, bytes] = {}
+        missing: list[NodeId] = []
+        nodes = self._nodes
+        with self._lock:
+            for level, index in ids:
+                key = (log_id, level, index)
+                value = nodes.get(key)
+                if value is None:
+                    missing.append((level, index))
+                else:
+                    nodes.move_to_end(key)
+                    found[(level, index)] = value
+            self.hits += len(found)
+            self.misses += len(missing)
+        return found, missing
+
+    def store(self, log_id: int, found: dict[NodeId, bytes],
+              wanted: Iterable[NodeId] = ()) -> None:
+        """Remember committed nodes, evicting the least recently used beyond the bound;
+        the ``wanted`` ones (what a reader asked for, among its tiles) count as the most
+        recent."""
+        nodes = self._nodes
+        with self._lock:
+            for (level, index), value in found.items():
+                nodes[(log_id, level, index)] = value
+                nodes.move_to_end((log_id, level, index))
+            for level, index in wanted:
+                if (log_id, level, index) in nodes:
+                    nodes.move_to_end((log_id, level, index))
+            while len(nodes) > self.max_entries:
+                nodes.popitem(last=False)
+
+
 class SqlLogStore:
     """The logs in one database; each log is served by a ``SqlNodeStore``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache: NodeCache | None = None) -> None:
         self.engine = engine
+        self.cache = cache
 
     def create_log(self, origin: str) -> SqlNodeStore:
         try:
@@ -217,15 +307,16 @@ class SqlLogStore:
             log_id = conn.execute(select(logs.c.id).where(logs.c.origin == origin)).scalar()
         if log_id is None:
             raise LogError(f"no log with origin {origin!r}; create it first")
-        return SqlNodeStore(self.engine, log_id)
+        return SqlNodeStore(self.engine, log_id, self.cache)
 
 
 class SqlNodeStore:
-    """NodeStore of one log in SQL."""
+    """NodeStore of one log in SQL; with a ``NodeCache``, stored nodes are read once."""
 
-    def __init__(self, engine: Engine, log_id: int) -> None:
+    def __init__(self, engine: Engine, log_id: int, cache: NodeCache | None = None) -> None:
         self.engine = engine
         self.log_id = log_id
+        self.cache = cache
 
     def size(self) -> int:
         with self.engine.connect() as conn:
@@ -237,9 +328,31 @@ class SqlNodeStore:
             row = conn.execute(select(logs.c.size, logs.c.root).where(logs.c.id == self.log_id)).one()
         return TreeHead(int(row.size), bytes(row.root))
 
-    def get_nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-        with self.engine.connect() as conn:
-            return _fetch_nodes(conn, self.log_id, ids)
+    def get_nodes(self, ids: Iterable[NodeId], conn: Connection | None = None
+                  ) -> dict[NodeId, bytes]:
+        """Stored hashes for the ids that exist. ``conn``: a connection to read on (not
+        one inside a write transaction when the store has a cache: what it reads is
+        cached, and must be committed)."""
+        cache = self.cache
+        if cache is None:
+            return self._read(_fetch_nodes, ids, conn)
+        ids = list(ids)
+        found, missing = cache.lookup(self.log_id, ids)
+        if missing:
+            # A miss reads the whole tile around each missing node: the stored nodes of
+            # its level in the aligned run of TILE indices (proofs of neighbouring leaves
+            # share most of them, and a stored node never changes).
+            fetched = self._read(_fetch_tiles, missing, conn)
+            cache.store(self.log_id, fetched, ids)
+            found.update((node, fetched[node]) for node in missing if node in fetched)
+        return found
+
+    def _read(self, fetch: Callable[[Connection, int, Iterable[NodeId]], dict[NodeId, bytes]],
+              ids: Iterable[NodeId], conn: Connection | None) -> dict[NodeId, bytes]:
+        if conn is not None:
+            return fetch(conn, self.log_id, ids)
+        with self.engine.connect() as own:
+            return fetch(own, self.log_id, ids)
 
     def append(self, leaf_hashes: Sequence[bytes], entries: Sequence[bytes] | None = None) -> int:
         with write_transaction(self.engine) as conn:

@@ -1,7 +1,8 @@
 """E-license issuance and verification rates, next to raw Ed25519 and SHA-256.
 
     python -m bench.licenses [--licenses 10000] [--batch 1000] [--http-batch 2500]
-                             [--seconds 10] [--clients 4,12] [--database-url URL] [--quick]
+                             [--seconds 10] [--clients 4,12] [--api-processes 2]
+                             [--database-url URL] [--quick]
 
 On a real dev node (a ``chain.cli node start`` subprocess) and a SQLite database in a
 temporary folder (``--database-url postgresql://…``: a fresh schema there, dropped at
@@ -15,13 +16,15 @@ the end), measures in one run:
    store — one transaction per batch. Two signatures per license, so the raw limit is
    raw signatures/s ÷ 2;
 3. issuance through ``POST /v1/licenses/batch`` over HTTP, with a bearer token, against
-   the API served by ``citychain api serve`` in its OWN process (one uvicorn worker —
-   each worker would run its own chain writer and anchoring worker with the same keys —
-   with the platform's background workers running, as deployed);
+   the API served by ``citychain api serve --processes 2`` in its OWN processes (two
+   uvicorn servers on one port with SO_REUSEPORT; the first runs the platform's
+   background workers, as deployed, the second only its trust-snapshot refresher);
+   API CPU is summed over both;
 4. offline verification of city codes with ``OfflineVerifier`` (the bundle fetched from
    ``GET /v1/trust-bundle``) next to raw Ed25519 verification;
 5. online ``POST /v1/verify`` of city codes by concurrent client threads in this process
-   (bearer tokens), requests/s with p50/p99 latency; every verdict must be ``valid``
+   (bearer tokens) against the same API processes, requests/s with p50/p99 latency and
+   the API's CPU per request (all its processes); every verdict must be ``valid``
    (signature, status bits and the anchored inclusion proof all checked).
 
 Each figure's raw limit is measured in slices interleaved with that figure's own work
@@ -49,7 +52,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -226,12 +229,34 @@ def start_node(folder: Path) -> tuple[_Process, str]:
     return node, url
 
 
-def start_api(values: dict[str, str], port: int, log_path: Path) -> _Process:
-    """``citychain api serve`` in its own process, configured from the environment."""
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its live descendants (``api serve --processes``)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text()
+                                               .rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue  # exited meanwhile
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        tree.extend(frontier)
+    total = 0.0
+    for member in tree:
+        with suppress(OSError, ValueError, IndexError):
+            total += cpu_seconds(member)
+    return total
+
+
+def start_api(values: dict[str, str], port: int, log_path: Path, processes: int = 1
+              ) -> _Process:
+    """``citychain api serve`` in its own process(es), configured from the environment."""
     env = {("DATABASE_URL" if name == "database_url" else f"CITYCHAIN_{name.upper()}"): value
            for name, value in values.items()}
     api = _Process([sys.executable, "-m", "chain.cli", "api", "serve", "--host", "127.0.0.1",
-                    "--port", str(port)], log_path, env)
+                    "--port", str(port), "--processes", str(processes)], log_path, env)
     url = f"http://127.0.0.1:{port}/readyz"
     api.wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, 60, "the trust API")
     return api
@@ -341,6 +366,13 @@ def _wait(predicate: Callable[[], object], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _fresh_probe(api_url: str, code: str) -> bool:
+    """One verification on a new connection (a signed request)."""
+    with TrustApiClient(api_url, KEYS["department"], timeout=30) as fresh:
+        reply = fresh.post("/v1/verify", json={"cityCode": code})
+    return reply.status_code == 200 and reply.json()["verdict"] == "valid"
 
 
 def verify_offline(verifier: OfflineVerifier, codes: list[str], seconds: float, raw: RawMeter
@@ -461,18 +493,20 @@ def measure(args: argparse.Namespace, results: dict[str, Any], folder: Path, rpc
               f"{domain_rate / limit:.3f}x | per CPU-second: {domain_cpu_rate:,.0f}")
 
         # 3. the batch endpoint over HTTP, API in its own process
-        api = start_api(values, port, folder / "api.log")
+        api = start_api(values, port, folder / "api.log", args.api_processes)
+        results["api_processes"] = args.api_processes
         api_url = f"http://127.0.0.1:{port}"
         with TrustApiClient(api_url, KEYS["department"], timeout=300) as client:
             client.use_token()
             meter = RawMeter()
-            api_cpu = cpu_seconds(api.process.pid)
+            api_cpu = tree_cpu_seconds(api.process.pid)
             http_rate, http_codes, per_batch = issue_over_http(
                 client, args.licenses, args.http_batch, prefix + "h", meter)
-            api_cpu = cpu_seconds(api.process.pid) - api_cpu
+            api_cpu = tree_cpu_seconds(api.process.pid) - api_cpu
             limit = meter.rate("sign") / 2
-            # The API process's CPU also covers its workers (status lists, checkpoints,
-            # chain writes) catching up with the new licenses during the phase.
+            # The API processes' CPU also covers the first one's workers (status lists,
+            # checkpoints, chain writes) catching up with the new licenses during the
+            # phase, and every process re-reading its trust snapshot as they publish.
             per_api_cpu = (args.licenses + 20) / api_cpu
             results["http_issue"] = {
                 "per_s": round(http_rate, 1), "raw_limit_per_s": round(limit, 1),
@@ -494,6 +528,11 @@ def measure(args: argparse.Namespace, results: dict[str, Any], folder: Path, rpc
             _wait(lambda: all(client.post("/v1/verify", json={"cityCode": c})
                               .json()["verdict"] == "valid" for c in probe), 60,
                   "online verification of the newest codes to pass")
+            # Each API process refreshes its own trust snapshot: probe the newest code on
+            # new connections too, which the kernel spreads over the processes.
+            _wait(lambda: all(_fresh_probe(api_url, codes[-1])
+                              for _ in range(4 * args.api_processes)), 60,
+                  "every API process to see the newest anchor")
             bundle = client.get("/v1/trust-bundle").json()
 
         # 4. offline verification
@@ -516,9 +555,10 @@ def measure(args: argparse.Namespace, results: dict[str, Any], folder: Path, rpc
         for clients in args.clients:
             meter = RawMeter()
             meter.verify(args.raw // 2)
-            api_cpu, own_cpu = cpu_seconds(api.process.pid), cpu_seconds()
+            api_cpu, own_cpu = tree_cpu_seconds(api.process.pid), cpu_seconds()
             online = verify_online(api_url, codes, args.seconds, clients)
-            api_cpu, own_cpu = cpu_seconds(api.process.pid) - api_cpu, cpu_seconds() - own_cpu
+            api_cpu, own_cpu = (tree_cpu_seconds(api.process.pid) - api_cpu,
+                                cpu_seconds() - own_cpu)
             meter.verify(args.raw // 2)
             limit = meter.rate("verify")
             api_ms = api_cpu / online["requests"] * 1000
@@ -528,8 +568,10 @@ def measure(args: argparse.Namespace, results: dict[str, Any], folder: Path, rpc
                 "ratio": round(online["verify_per_s"] / limit, 4),
                 "api_cpu_ms_per_request": round(api_ms, 3),
                 "client_cpu_ms_per_request": round(own_cpu / online["requests"] * 1000, 3),
+                "api_processes": args.api_processes,
                 "goal_per_s": 500, "met": online["verify_per_s"] >= 500})
-            print(f"verify online, POST /v1/verify ({clients} clients) "
+            print(f"verify online, POST /v1/verify ({clients} clients, "
+                  f"{args.api_processes} API processes) "
                   f"{online['verify_per_s']:,.0f} req/s | p50 {online['p50_ms']:.1f} ms, "
                   f"p99 {online['p99_ms']:.1f} ms | raw verify {limit:,.0f}/s | "
                   f"{online['verify_per_s'] / limit:.4f}x | API CPU {api_ms:.2f} ms/request | "
@@ -555,6 +597,8 @@ def main() -> None:
     parser.add_argument("--clients", type=lambda text: [int(n) for n in text.split(",")],
                         default=[4, 12],
                         help="online verification client threads; a comma list runs each")
+    parser.add_argument("--api-processes", type=int, default=2,
+                        help="citychain api serve --processes (SO_REUSEPORT on one port)")
     parser.add_argument("--raw", type=int, default=20_000, help="raw Ed25519 operations")
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL URL (a fresh schema is created and dropped)")
@@ -568,6 +612,7 @@ def main() -> None:
         "benchmark": "licenses", "cpus": os.cpu_count(), "python": platform_info.python_version(),
         "database": "postgresql" if args.database_url else "sqlite", "licenses": args.licenses,
         "batch": args.batch, "http_batch": args.http_batch, "clients": args.clients,
+        "api_processes": args.api_processes,
         "loadavg_1m_before": round(os.getloadavg()[0], 2)}
 
     with tempfile.TemporaryDirectory() as tmp:

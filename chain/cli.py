@@ -462,11 +462,14 @@ def api() -> None:
 @api.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
-def api_serve(host: str, port: int) -> None:
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="API processes sharing the port (SO_REUSEPORT); the first one runs the "
+                   "background workers")
+def api_serve(host: str, port: int, processes: int) -> None:
     """Serve the trust API and run its workers until Ctrl-C."""
     from trust_api.serve import serve_from_environment
 
-    serve_from_environment(host, port)
+    serve_from_environment(host, port, processes)
 
 
 if __name__ == "__main__":

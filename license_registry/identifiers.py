@@ -55,6 +55,24 @@ def calculate_usci_check(body: str) -> str:
 
 def validate_usci(code: object, field: str = "usci") -> str:
     """Return the normalized USCI, or raise InvalidIdentifier saying what is wrong."""
+    if type(code) is str and len(code) <= 32:  # longer texts are refused, never kept
+        valid = _valid_usci_text(code)
+        if valid is not None:
+            return valid
+    return _checked_usci(code, field)  # raises, naming the field
+
+
+# Issuers recur in every code a verifier scans: the check of a text is a pure function of
+# it, so its outcome is remembered (a refusal as None, raised again with its field).
+@functools.lru_cache(maxsize=4096)
+def _valid_usci_text(code: str) -> str | None:
+    try:
+        return _checked_usci(code, "usci")
+    except InvalidIdentifier:
+        return None
+
+
+def _checked_usci(code: object, field: str) -> str:
     usci = normalize_identifier(code, field)
     if len(usci) != USCI_LENGTH:
         raise InvalidIdentifier(

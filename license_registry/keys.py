@@ -51,6 +51,14 @@ def signer_of(seed: bytes) -> nacl.signing.SigningKey:
     return nacl.signing.SigningKey(seed)
 
 
+@functools.lru_cache(maxsize=256)
+def verifier_of(public_key: bytes) -> nacl.signing.VerifyKey:
+    """PyNaCl's verifier for a raw public key (checked), kept for reuse: a scanner checks
+    thousands of codes against the few keys of the trust list."""
+    validate_public_key(public_key)
+    return nacl.signing.VerifyKey(public_key)
+
+
 def validate_seed(seed: object) -> None:
     if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
         raise InvalidInput(

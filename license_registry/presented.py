@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import partial
 from typing import NoReturn, TypeVar
 
 from license_registry.errors import FormatError, InvalidInput, LicenseError
 from license_registry.identifiers import HolderIdType, mask_identifier, validate_usci
 from license_registry.license_types import (
     MAX_TIME,
+    FieldSpec,
     LicenseMetadata,
     LicenseType,
     SubjectValue,
@@ -242,46 +242,74 @@ def presented_from_credential(vc: object, *,
         verification_method=method)
 
 
+_CLAIM_KEYS = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_LICENSE})
+# Per license type: its compact fields by key, and every key its license claim may hold.
+_COMPACT: dict[str, tuple[LicenseType, dict[int, FieldSpec], frozenset[int]]] = {}
+
+
+def _compact_fields(license_type: LicenseType) -> tuple[dict[int, FieldSpec], frozenset[int]]:
+    cached = _COMPACT.get(license_type.code)
+    if cached is None or cached[0] is not license_type:
+        compact = {f.compact_key: f for f in license_type.fields if f.compact_key is not None}
+        cached = _COMPACT[license_type.code] = (license_type, compact,
+                                                frozenset({*COMMON_KEYS, *compact}))
+    return cached[1], cached[2]
+
+
 def presented_from_claims(claims: object, kid: object) -> PresentedLicense:
     """Parse untrusted city-code claims; raise FormatError ``bad_claims`` naming the claim."""
-    p = _Parser("bad_claims", "city code")
+    p = _CLAIMS_PARSER
     if not isinstance(kid, bytes) or len(kid) != 8:
         p.fail("kid", "must be 8 bytes")
-    top = p.mapping(claims, "claims",
-                    {CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_LICENSE})
-    issuer = p.convert(lambda: validate_usci(top.get(CLAIM_ISS)), "1 (iss)")
+    top = p.mapping(claims, "claims", _CLAIM_KEYS)
+    # Domain checks run inline (not through p.convert and a lambda): this runs for every
+    # scanned code. Each LicenseError still becomes this claim's FormatError.
+    try:
+        issuer = validate_usci(top.get(CLAIM_ISS))
+    except LicenseError as error:
+        p.fail("1 (iss)", error.message)
     cti = top.get(CLAIM_CTI)
     if not isinstance(cti, bytes) or len(cti) != 16:
         p.fail("7 (cti)", "must be the 16 bytes of the credential's UUID")
     lic = p.mapping(top.get(CLAIM_LICENSE), f"{CLAIM_LICENSE} (license)", None)
-    license_type = p.convert(lambda: get_license_type(lic.get(LICENSE_TYPE_KEY)),
-                             "license.1 (type)")
-    compact = {f.compact_key: f for f in license_type.fields if f.compact_key is not None}
-    p.mapping(lic, f"{CLAIM_LICENSE} (license)", {*COMMON_KEYS, *compact})
+    try:
+        license_type = get_license_type(lic.get(LICENSE_TYPE_KEY))
+    except LicenseError as error:
+        p.fail("license.1 (type)", error.message)
+    compact, keys = _compact_fields(license_type)
+    p.mapping(lic, f"{CLAIM_LICENSE} (license)", keys)
     valid_from = p.time(top.get(CLAIM_NBF), "5 (nbf)")
     valid_until = p.time(top.get(CLAIM_EXP), "4 (exp)")
-    p.convert(lambda: validate_validity(license_type, valid_from, valid_until), "4 (exp)")
+    try:
+        validate_validity(license_type, valid_from, valid_until)
+    except LicenseError as error:
+        p.fail("4 (exp)", error.message)
     status = lic.get(STATUS_KEY)
     if not (isinstance(status, list) and len(status) == 2 and all(map(is_status_number, status))):
         p.fail("license.4 (status)", "must be [list number, index] of non-negative integers")
     subject: dict[str, SubjectValue] = {}
     for key, spec in compact.items():
         if key in lic:
-            subject[spec.name] = p.convert(partial(parse_compact_value, spec, lic[key]),
-                                           f"license.{key}")
+            try:
+                subject[spec.name] = parse_compact_value(spec, lic[key])
+            except LicenseError as error:
+                p.fail(f"license.{key}", error.message)
         elif spec.required:
             p.fail(f"license.{key}", f"{spec.name} is required")
+    try:
+        license_number = validate_license_number(lic.get(LICENSE_NUMBER_KEY))
+    except LicenseError as error:
+        p.fail("license.2 (number)", error.message)
+    issued_at = p.time(top.get(CLAIM_IAT), "6 (iat)")
+    holder_display = _parse_masked_holder(p, license_type, lic.get(HOLDER_KEY),
+                                          "license.3 (holder)")
+    h = cti.hex()  # str(uuid.UUID(bytes=cti)), without building the UUID
     return PresentedLicense(
-        credential_id=f"urn:uuid:{uuid.UUID(bytes=cti)}", issuer=issuer,
-        license_type=license_type.code,
-        license_number=p.convert(lambda: validate_license_number(lic.get(LICENSE_NUMBER_KEY)),
-                                 "license.2 (number)"),
-        issued_at=p.time(top.get(CLAIM_IAT), "6 (iat)"),
-        valid_from=valid_from, valid_until=valid_until,
+        credential_id=f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}",
+        issuer=issuer, license_type=license_type.code, license_number=license_number,
+        issued_at=issued_at, valid_from=valid_from, valid_until=valid_until,
         status_list_number=status[0], status_index=status[1],
-        holder_id_type=license_type.holder_id_type,
-        holder_display=_parse_masked_holder(p, license_type, lic.get(HOLDER_KEY),
-                                            "license.3 (holder)"),
+        holder_id_type=license_type.holder_id_type, holder_display=holder_display,
         subject=subject, kid=kid)
 
 
@@ -307,9 +335,9 @@ class _Parser:
                 keys: AbstractSet[object] | None) -> dict[object, object]:
         if not isinstance(value, dict):
             self.fail(field, f"must be a map, got {type(value).__name__}")
-        unknown = sorted(set(value) - keys, key=repr) if keys is not None else []
-        if unknown:  # refused, not ignored: a field we cannot show might restrict the license
-            self.fail(field, f"has unknown keys {unknown}")
+        if keys is not None and not value.keys() <= keys:
+            # refused, not ignored: a field we cannot show might restrict the license
+            self.fail(field, f"has unknown keys {sorted(set(value) - keys, key=repr)}")
         return value
 
     def text(self, value: object, field: str, pattern: re.Pattern[str] | None = None,
@@ -327,6 +355,9 @@ class _Parser:
 
     def datetime(self, value: object, field: str) -> int:
         return self.convert(lambda: parse_datetime_text(value), field)
+
+
+_CLAIMS_PARSER = _Parser("bad_claims", "city code")
 
 
 def _validate_common(credential_id: object, metadata: LicenseMetadata,
@@ -393,6 +424,9 @@ def _parse_verification_method(p: _Parser, proof: object) -> str | None:
 def _parse_masked_holder(p: _Parser, license_type: LicenseType, value: object,
                          field: str) -> str:
     if license_type.holder_id_type is HolderIdType.USCI:
-        return p.convert(lambda: validate_usci(value), field)
+        try:
+            return validate_usci(value)
+        except LicenseError as error:
+            p.fail(field, error.message)
     return p.text(value, field, MASKED_CITIZEN_ID, "a masked citizen ID like 110105********002X")
 

@@ -231,10 +231,13 @@ class OfflineVerifier:
             verifier = checked[1]
         verdict = verify_presentation(presentation, opened.snapshot, now, verifier=verifier,
                                       status=opened.status, anchors=None)
-        return dataclasses.replace(verdict, extra={**verdict.extra, "trustBundle": {
+        # The verdict was just made, with an ``extra`` dict of its own: filled in place
+        # rather than copied into a new verdict.
+        verdict.extra["trustBundle"] = {
             "id": opened.bundle_id, "generatedAt": self._generated_text,
             "ageSeconds": opened.age_seconds, "block": opened.snapshot.block_number,
-            "warnings": list(opened.warnings)}})
+            "warnings": list(opened.warnings)}
+        return verdict
 
 
 def _aged(bundle: OpenedBundle, now: int, max_age: int | None) -> OpenedBundle:

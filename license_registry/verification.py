@@ -118,12 +118,31 @@ class Verdict:
         }
 
 
+_NOT_REACHED = "not reached: an earlier check failed"
+# A Check is immutable, so the common ones are made once and shared between verdicts.
+_UNREACHED = {name: Check(name, "skipped", None, _NOT_REACHED) for name in CHECKS}
+_PLAIN_PASSES = {name: Check(name, "pass", None, "") for name in CHECKS}
+_PASSES: dict[tuple[str, str], Check] = {}
+_MAX_SHARED_PASSES = 4096
+
+
+def _pass(name: str, detail: str) -> Check:
+    check = _PASSES.get((name, detail))
+    if check is None:
+        check = Check(name, "pass", None, detail)
+        if len(_PASSES) < _MAX_SHARED_PASSES:  # details name keys, departments, anchors
+            _PASSES[(name, detail)] = check
+    return check
+
+
 class _Run:
+    __slots__ = ("checks",)
+
     def __init__(self) -> None:
         self.checks: dict[str, Check] = {}
 
     def passed(self, name: str, detail: str = "") -> None:
-        self.checks[name] = Check(name, "pass", None, detail)
+        self.checks[name] = _PLAIN_PASSES[name] if not detail else _pass(name, detail)
 
     def failed(self, name: str, reason: str, detail: str) -> None:
         self.checks[name] = Check(name, "fail", reason, detail)
@@ -132,8 +151,8 @@ class _Run:
         self.checks[name] = Check(name, "skipped", None, detail)
 
     def result(self) -> tuple[Check, ...]:
-        return tuple(self.checks.get(n, Check(n, "skipped", None, "not reached: an earlier "
-                                              "check failed")) for n in CHECKS)
+        checks = self.checks
+        return tuple(checks.get(name) or _UNREACHED[name] for name in CHECKS)
 
 
 def _key_check(run: _Run, key: TrustedKey, issued_at: int, now: int) -> None:
@@ -183,10 +202,13 @@ def _policy_checks(run: _Run, lic: PresentedLicense, snapshot: TrustSnapshot, no
                    f"{verifier} does not recognize {lic.license_type} issued by {lic.issuer}")
 
 
+_OFFLINE_ANCHORING = Check("anchoring", "skipped", None, "offline: checked online only")
+
+
 def _anchor_check(run: _Run, lic: PresentedLicense, snapshot: TrustSnapshot,
                   anchors: AnchorSource | None, credential_hash: bytes | None) -> AnchorEvidence | None:
     if anchors is None:
-        run.skipped("anchoring", "offline: checked online only")
+        run.checks["anchoring"] = _OFFLINE_ANCHORING
         return None
     anchored = snapshot.checkpoints.get(anchors.log_id(lic.issuer))
     evidence = anchors.evidence(lic, credential_hash, None if anchored is None else anchored.size)

@@ -51,6 +51,7 @@ from trust_api.trust_state import TrustState
 TRACE_LOG = "traces"
 AUDITED_LOGS = (TRACE_LOG, EXCHANGE_LOG, CREDIT_LOG, CONSENT_LOG)
 MAX_REPORT_ENTRIES = 10_000
+STREAM_BATCH = 1000  # rows fetched at a time when a whole log is read
 
 
 def _event(row: Any) -> TraceEvent:
@@ -148,8 +149,15 @@ class AuditService:
 
     def _rows(self, name: str, query: dict[str, Any] | None = None) -> list[tuple[int, Any]]:
         """(log index, entry) of the log's business rows, optionally filtered."""
+        return list(self._stream_rows(name, query))
+
+    def _stream_rows(self, name: str, query: dict[str, Any] | None = None
+                     ) -> Iterator[tuple[int, Any]]:
+        """The same, streamed in batches (a server-side cursor on PostgreSQL): the audit
+        of a whole log holds one batch of rows at a time, not the log."""
         q = query or {}
         with self.engine.connect() as conn:
+            conn = conn.execution_options(yield_per=STREAM_BATCH)
             if name == TRACE_LOG:
                 stmt = select(trace_events).order_by(trace_events.c.log_index)
                 if q.get("subjectKind"):
@@ -159,8 +167,9 @@ class AuditService:
                 if q.get("department"):
                     stmt = stmt.where(trace_events.c.actor == q["department"])
                 stmt = _time_range(stmt, trace_events.c.time, q)
-                return [(r.log_index, canonicalize(trace_row_document(r)))
-                        for r in conn.execute(stmt)]
+                yield from ((r.log_index, canonicalize(trace_row_document(r)))
+                            for r in conn.execute(stmt))
+                return
             if name == EXCHANGE_LOG:
                 stmt = select(exchange_records).order_by(exchange_records.c.log_index)
                 if q.get("department"):
@@ -173,7 +182,9 @@ class AuditService:
                 if q.get("kind"):
                     stmt = stmt.where(exchange_records.c.kind == q["kind"])
                 stmt = _time_range(stmt, exchange_records.c.time, q)
-                return [(r.log_index, canonicalize(row_document(r))) for r in conn.execute(stmt)]
+                yield from ((r.log_index, canonicalize(row_document(r)))
+                            for r in conn.execute(stmt))
+                return
             if name == CREDIT_LOG:
                 stmt = select(credit_records).order_by(credit_records.c.log_index)
                 if q.get("subjectId"):
@@ -181,13 +192,15 @@ class AuditService:
                 if q.get("department"):
                     stmt = stmt.where(credit_records.c.source_department == q["department"])
                 stmt = _time_range(stmt, credit_records.c.recorded_at, q)
-                return [(r.log_index, record_entry(_record(r))) for r in conn.execute(stmt)]
+                yield from ((r.log_index, record_entry(_record(r))) for r in conn.execute(stmt))
+                return
             if name == CONSENT_LOG:
                 docs = [(r.log_index, canonicalize(json.loads(r.document))) for r in conn.execute(
                     select(consents.c.log_index, consents.c.document))]
                 docs += [(r.log_index, canonicalize(json.loads(r.document))) for r in conn.execute(
                     select(consent_changes.c.log_index, consent_changes.c.document))]
-                return sorted(docs, key=lambda pair: pair[0])
+                yield from sorted(docs, key=lambda pair: pair[0])
+                return
         raise NotFound(f"no log {name!r}: one of {', '.join(AUDITED_LOGS)}")
 
     def entries(self, name: str, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -206,6 +219,7 @@ class AuditService:
 
         def leaf_rows() -> Iterator[tuple[int, bytes]]:
             with self.engine.connect() as conn:
+                conn = conn.execution_options(yield_per=STREAM_BATCH)
                 result = conn.execute(select(leaves.c.idx, leaves.c.leaf_hash).where(
                     leaves.c.log_id == log.store.log_id).order_by(leaves.c.idx))
                 for row in result:
@@ -215,7 +229,7 @@ class AuditService:
             notes = [bytes(r.checkpoint) for r in conn.execute(
                 select(outbox.c.size, outbox.c.checkpoint).where(outbox.c.origin == log.origin)
                 .order_by(outbox.c.size)) if int(r.size) in anchored]
-        return audit_log(entries=self._rows(name), leaves=leaf_rows(), checkpoints=notes,
+        return audit_log(entries=self._stream_rows(name), leaves=leaf_rows(), checkpoints=notes,
                          verifier=log.signer.verifier(), origin=log.origin, anchored=anchored)
 
     def report(self, regulator: str, name: str, query: dict[str, Any],

@@ -3,7 +3,10 @@
 The job issues its items in chunks inside ONE transaction, so either every license
 is issued or none is; progress is kept in memory while it runs and the outcome is
 stored. A job found running at start-up was interrupted by a crash: its transaction
-never committed, so it is marked failed with nothing issued.
+never committed, so it is marked failed with nothing issued. With several API processes
+only the one running the background workers does that (``recover_interrupted``): the
+others start while its jobs may be running. A job's progress is kept by the process
+running it; asked through another process, it shows the stored count until it ends.
 """
 
 from __future__ import annotations
@@ -30,13 +33,19 @@ CHUNK = 1000
 
 
 class JobRunner:
-    def __init__(self, engine: Engine, issuance: IssuanceService) -> None:
+    def __init__(self, engine: Engine, issuance: IssuanceService, *,
+                 recover_interrupted: bool = True) -> None:
         self.engine = engine
         self.issuance = issuance
         self._progress: dict[str, int] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="license-job")
-        with write_transaction(engine) as conn:
+        if recover_interrupted:
+            self.fail_interrupted()
+
+    def fail_interrupted(self) -> None:
+        """Mark jobs left queued or running by a stopped process as failed (at start)."""
+        with write_transaction(self.engine) as conn:
             conn.execute(update(jobs).where(jobs.c.status.in_(("queued", "running"))).values(
                 status="failed", finished_at=int(time.time()),
                 error=json.dumps({"code": "interrupted", "message": (

@@ -2,6 +2,9 @@
 
 Workers (threads): the trust snapshot refresher, the credential-log checkpointer,
 the status list publisher, the trust-write outbox worker and the anchoring worker.
+Every API process runs the refresher (it only reads the chain); the other four write
+(and two send transactions from the platform's accounts), so with several processes
+only the one with ``settings.background_workers`` runs them.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ class Platform:
                                         self.cipher, holder_salt, settings.base_url)
         self.lifecycle = LifecycleService(self.engine, self.issuance)
         self.nonces = SqlNonceStore(self.engine)
-        self.jobs = JobRunner(self.engine, self.issuance)
+        self.token_secret = settings.secret("token_secret")
+        self.jobs = JobRunner(self.engine, self.issuance,
+                              recover_interrupted=settings.background_workers)
         self.status_source = DatabaseStatus(self.engine)
         self.anchor_source = LogAnchors(self.engine, self.logs)
         self.bundles = BundleService(self)
@@ -96,6 +101,8 @@ class Platform:
     def start_workers(self) -> None:
         s = self.settings
         self._thread("trust-refresh", lambda: self.trust.run(self._stop, s.refresh_interval))
+        if not s.background_workers:
+            return
         self._thread("log-checkpoint", lambda: self._loop(
             "checkpointing", self.logs.checkpoint_all, s.checkpoint_interval))
         self._thread("status-publish", lambda: self._loop(

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     max_batch_items: int = 5000
     max_job_items: int = 200_000
     run_workers: bool = True
+    # With several API processes on one port (``citychain api serve --processes N``) only
+    # the first runs the background workers that write: the chain writer, the anchoring
+    # worker (both send transactions from the platform's accounts), the checkpointer and
+    # the status publisher, and it alone recovers interrupted license jobs at start.
+    # Every process still runs the trust-snapshot refresher (``run_workers=False`` stops
+    # that too, for tests that refresh by hand).
+    background_workers: bool = True
 
     @field_validator("pii_key", "token_secret", "platform_key", "operator_key")
     @classmethod

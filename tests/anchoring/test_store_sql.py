@@ -8,7 +8,7 @@ import threading
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, event, inspect, update
 
 from anchoring.checkpoint import Checkpoint, Checkpointer
 from anchoring.errors import InconsistentCheckpoint, LogError
@@ -21,8 +21,17 @@ from anchoring.merkle import (
 )
 from anchoring.migrations import VERSION_TABLE
 from anchoring.note import Ed25519Signer
-from anchoring.store_sql import SqlLogStore, SqlSignedCheckpointStore, SqlWitnessState, metadata
-from anchoring.tiles import TiledLog
+from anchoring.store_sql import (
+    TILE,
+    NodeCache,
+    SqlLogStore,
+    SqlNodeStore,
+    SqlSignedCheckpointStore,
+    SqlWitnessState,
+    leaves,
+    metadata,
+)
+from anchoring.tiles import TiledLog, assemble, plan_inclusion, plan_nodes
 from anchoring.witness import TreeHead
 
 ORIGIN = "city.example/anchors"
@@ -148,3 +157,93 @@ def test_checkpointer_state_survives_a_restart(engine: Engine) -> None:
     forked = [*leaves[:8], leaf_hash(b"other")]
     with pytest.raises(InconsistentCheckpoint, match="fork"):
         restarted.sign(Checkpoint(ORIGIN, 9, root_from_leaf_hashes(forked)))
+
+
+# ---- the node cache (opt-in: the trust API's license logs) --------------------------------
+
+
+def _cached_log(engine: Engine, cache: NodeCache, count: int) -> tuple[SqlNodeStore, list[bytes]]:
+    store = SqlLogStore(engine, cache).create_log(ORIGIN)
+    hashes = [leaf_hash(b"record %d" % i) for i in range(count)]
+    store.append(hashes)
+    return store, hashes
+
+
+def test_a_cached_store_gives_the_reference_proofs(engine: Engine) -> None:
+    cache = NodeCache(100_000)
+    store, hashes = _cached_log(engine, cache, 700)
+    log = TiledLog(store)
+    rng = random.Random(11)
+    for _ in range(60):  # proofs from a cold, then warm, cache
+        size = rng.randint(1, 700)
+        index = rng.randrange(size)
+        assert log.inclusion_proof(index, size) == build_inclusion_proof(index, hashes[:size])
+        old = rng.randint(1, size)
+        assert log.consistency_proof(old, size) == build_consistency_proof(old, hashes[:size])
+        assert log.root(size) == root_from_leaf_hashes(hashes[:size])
+    assert cache.hits > cache.misses > 0
+
+
+def test_a_miss_reads_the_whole_tile(engine: Engine) -> None:
+    cache = NodeCache()
+    store, hashes = _cached_log(engine, cache, 700)
+    assert TiledLog(store).inclusion_proof(3, 700) == build_inclusion_proof(3, hashes)
+    # The proof needs one leaf, (0, 2): its tile, leaves 0-255, came with it, so the
+    # neighbours' proofs need no leaf read.
+    assert all((store.log_id, 0, i) in cache._nodes for i in range(TILE))
+    assert (store.log_id, 0, TILE) not in cache._nodes
+
+
+def test_a_warm_cache_reads_no_sql(engine: Engine) -> None:
+    cache = NodeCache()
+    store, hashes = _cached_log(engine, cache, 300)
+    log = TiledLog(store)
+    first = log.inclusion_proof(123, 300)
+    assert first == build_inclusion_proof(123, hashes)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))  # (conn, cursor, statement, ...)
+    plan = plan_inclusion(123, 300)
+    assert assemble(plan, store.get_nodes(plan_nodes(plan))) == first
+    assert statements == []
+
+
+def test_the_cache_is_bounded_and_keeps_the_recent_nodes(engine: Engine) -> None:
+    cache = NodeCache(max_entries=50)
+    store, hashes = _cached_log(engine, cache, 600)
+    log = TiledLog(store)
+    for index in (0, 300, 599):
+        assert log.inclusion_proof(index, 600) == build_inclusion_proof(index, hashes)
+        assert len(cache) <= 50
+    # The last proof's nodes were stored last: they are still there.
+    last = plan_nodes(plan_inclusion(599, 600))
+    assert all((store.log_id, *node) in cache._nodes for node in last)
+    with pytest.raises(ValueError):
+        NodeCache(0)
+
+
+def test_only_existing_nodes_are_cached_and_later_ones_are_read(engine: Engine) -> None:
+    cache = NodeCache()
+    store, hashes = _cached_log(engine, cache, 5)
+    log = TiledLog(store)
+    assert log.inclusion_proof(4, 5) == build_inclusion_proof(4, hashes)  # tile 0, partial
+    more = [leaf_hash(b"more %d" % i) for i in range(20)]
+    store.append(more)
+    everything = hashes + more
+    for index in (4, 5, 24):  # nodes written after the tile was first read
+        assert log.inclusion_proof(index, 25) == build_inclusion_proof(index, everything)
+
+
+def test_edits_of_the_tables_are_seen_without_a_cache_only(engine: Engine) -> None:
+    """What the opt-in means: a cached store answers from memory what it read; readers
+    that must see edited rows (the regulator's audit, tampering checks) use none."""
+    cache = NodeCache()
+    cached, hashes = _cached_log(engine, cache, 8)
+    plain = SqlLogStore(engine).open_log(ORIGIN)
+    assert plain.cache is None
+    before = TiledLog(cached).inclusion_proof(3, 8)
+    with engine.begin() as conn:
+        conn.execute(update(leaves).where(leaves.c.log_id == cached.log_id, leaves.c.idx == 2)
+                     .values(leaf_hash=bytes(32)))
+    assert TiledLog(cached).inclusion_proof(3, 8) == before  # from memory
+    assert TiledLog(plain).inclusion_proof(3, 8) != before  # the database as it is now

@@ -81,6 +81,20 @@ def test_usci_field_name_is_reported() -> None:
     assert str(caught.value) == "issuerUsci must be 18 characters, got 1"
 
 
+def test_remembered_outcomes_change_no_answer() -> None:
+    # Outcomes are remembered per text: asked again, with another field name, the same
+    # normalized value or the same refusal, naming the field asked about.
+    for _ in range(2):
+        assert validate_usci(" 91350100m000100y43 ") == "91350100M000100Y43"
+        for field in ("usci", "issuerUsci", "holder"):
+            with pytest.raises(InvalidIdentifier) as caught:
+                validate_usci("91350100M000100Y44", field=field)
+            assert caught.value.field == field
+            assert caught.value.message.startswith(f"{field} check character expected")
+    with pytest.raises(InvalidIdentifier, match="must be 18 characters, got 40"):
+        validate_usci("9" * 40)  # too long to be remembered, refused all the same
+
+
 @pytest.mark.parametrize("valid", USCI_SAMPLES)
 def test_every_single_character_change_of_a_usci_is_refused(valid: str) -> None:
     # Weights are non-zero mod the prime 31, so any one substitution changes the check.

@@ -459,6 +459,16 @@ def test_recognition_is_judged_for_the_verifier_department(department: str | Non
         outcome, reason)
 
 
+def test_each_verdict_has_its_own_extra() -> None:
+    # The verifier fills the new verdict's extra in place: no verdict shares it with another.
+    verifier = OfflineVerifier(BUNDLE, PLATFORM_KEY)
+    first, second = (verifier.verify(make_city_code(), NOW, VERIFIER) for _ in range(2))
+    assert first.extra == second.extra and first.extra is not second.extra
+    first.extra["trustBundle"]["warnings"].append("changed by the caller")
+    assert second.extra["trustBundle"]["warnings"] == []
+    assert verifier.verify(make_city_code(), NOW).extra["trustBundle"]["warnings"] == []
+
+
 def test_age_is_reported_for_the_time_of_each_verification() -> None:
     verifier = OfflineVerifier(BUNDLE, PLATFORM_KEY)
     code = make_city_code()

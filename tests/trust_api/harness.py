@@ -70,8 +70,27 @@ class City:
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until the workers have published every changed status list, sent every
         chain write, checkpointed and anchored every log, and the trust data is fresh."""
-        self.wait(lambda: _idle(self.platform), timeout, "the workers to settle")
+        try:
+            self.wait(lambda: _idle(self.platform), timeout, "the workers to settle")
+        except AssertionError:
+            _debug_idle(self.platform)  # DEBUG-TEMP
+            raise
         self.platform.trust.refresh(force=True)
+
+
+def _debug_idle(platform: Platform) -> None:  # DEBUG-TEMP
+    from sqlalchemy import func, select
+
+    from anchoring.store_sql import logs, outbox
+    from trust_api.tables import chain_outbox, status_lists
+    with platform.engine.connect() as conn:
+        print("DEBUG changed", conn.execute(select(status_lists.c.department, status_lists.c.number).where(status_lists.c.changed.is_(True))).all())
+        print("DEBUG writes", conn.execute(select(chain_outbox).where(chain_outbox.c.status == "pending")).all())
+        print("DEBUG anchors", conn.execute(select(outbox.c.origin, outbox.c.size, outbox.c.attempts, outbox.c.last_error).where(outbox.c.status == "pending")).all())
+        print("DEBUG sizes", conn.execute(select(logs.c.origin, logs.c.size)).all())
+        print("DEBUG checkpointed", conn.execute(select(outbox.c.origin, func.max(outbox.c.size)).group_by(outbox.c.origin)).all())
+    import threading
+    print("DEBUG threads", [t.name for t in threading.enumerate()])
 
 
 def _idle(platform: Platform) -> bool:

@@ -5,6 +5,7 @@ code can be wrong gives its verdict and reason, online and offline alike."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import zxingcpp
 from PIL import Image
+from sqlalchemy import event
 
 from license_registry.city_code import decode_city_code, encode_city_code
 from license_registry.keys import generate_signing_key
@@ -100,6 +102,30 @@ def test_expired_license(city: City) -> None:
     city.settle()
     city.wait(lambda: time.time() > now + 3, 10, "expiry")
     assert_verdict(city, code, ["expired"])
+
+
+def test_online_verification_reads_through_one_connection(city: City) -> None:
+    code = issue(city, license_body("CN-BL"))["cityCode"]
+    city.settle()
+    checkouts: list[str] = []
+
+    def checkout(*_args: Any) -> None:
+        name = threading.current_thread().name
+        if not name.startswith(("log-", "status-", "chain-", "anchoring", "trust-")):
+            checkouts.append(name)  # the request's, not a background worker's
+
+    engine = city.platform.engine
+    event.listen(engine, "checkout", checkout)
+    try:
+        with city.client("issuer") as client:
+            client.use_token()  # a signed request would also write its nonce
+            for _ in range(3):
+                checkouts.clear()
+                reply = client.post("/v1/verify", json={"cityCode": code})
+                assert reply.status_code == 200 and reply.json()["verdict"] == "valid", reply.text
+                assert len(checkouts) == 1, checkouts
+    finally:
+        event.remove(engine, "checkout", checkout)
 
 
 def test_revoked_license(city: City) -> None:

@@ -24,7 +24,7 @@ def token(caller: CallerDep, platform: PlatformDep) -> dict[str, Any]:
         raise Forbidden("a token is obtained with a signed request, not with another token")
     now = int(time.time())
     ttl = platform.settings.token_ttl
-    return {"token": issue_token(platform.settings.secret("token_secret"), caller.address, now,
+    return {"token": issue_token(platform.token_secret, caller.address, now,
                                  ttl),
             "expiresAt": now + ttl, "department": caller.usci}
 
