@@ -110,8 +110,11 @@ class Platform:
         self._thread("chain-writer", lambda: self.writer.run(self._stop, 0.5))
         anchor_chain = Web3AnchorChain(s.rpc_url, s.secret("operator_key"),
                                        bytes.fromhex(s.city_registry[2:]))
-        self._thread("anchoring", lambda: run_worker(SqlOutbox(self.engine), anchor_chain,
-                                                      self._stop, poll=0.5))
+        # Supervised: an unexpected error is logged and the worker starts again, rather
+        # than its thread dying silently with checkpoints left unanchored.
+        self._thread("anchoring", lambda: self._loop(
+            "anchoring", lambda: run_worker(SqlOutbox(self.engine), anchor_chain, self._stop,
+                                            poll=0.5), 1.0))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from anchoring.store_sql import leaves
 from chain.cli import main as cli
-from tests.trust_api.harness import VERIFIER, City
+from tests.trust_api.harness import PG_URL, VERIFIER, City, start_city
 from trust_api.tables_audit import exchange_records, trace_events
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
@@ -26,23 +27,25 @@ def h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def city(city: City) -> City:
-    """The session's city with a food lot's trace and six exchanges, anchored."""
-    for label, event in (("issuer", "PRODUCED"), ("issuer", "INSPECTED"),
-                         ("verifier", "SHIPPED"), ("verifier", "RECEIVED")):
-        reply = city.client(label).post("/v1/traces", json={
-            "subjectKind": "FOOD_LOT", "subjectId": LOT, "eventType": event,
-            "payloadHash": h(event)})
-        assert reply.status_code == 201, reply.text
-    for n in range(6):
-        reply = city.client("issuer").post("/v1/exchanges", json={
-            "provider": VERIFIER, "dataset": "FOOD-SAFETY-INSPECTIONS",
-            "subjectHash": h(f"subject-{n}"), "purpose": "SUPERVISION",
-            "legalBasis": "《食品安全法》第一百一十条", "resultHash": h(f"result-{n}")})
-        assert reply.status_code == 201, reply.text
-    city.settle()
-    return city
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("set CITYCHAIN_TEST_DATABASE_URL to run on PostgreSQL")
+    for city in start_city(request.param, tmp_path_factory.mktemp(f"audit-{request.param}")):
+        for label, event in (("issuer", "PRODUCED"), ("issuer", "INSPECTED"),
+                             ("verifier", "SHIPPED"), ("verifier", "RECEIVED")):
+            reply = city.client(label).post("/v1/traces", json={
+                "subjectKind": "FOOD_LOT", "subjectId": LOT, "eventType": event,
+                "payloadHash": h(event)})
+            assert reply.status_code == 201, reply.text
+        for n in range(6):
+            reply = city.client("issuer").post("/v1/exchanges", json={
+                "provider": VERIFIER, "dataset": "FOOD-SAFETY-INSPECTIONS",
+                "subjectHash": h(f"subject-{n}"), "purpose": "SUPERVISION",
+                "legalBasis": "《食品安全法》第一百一十条", "resultHash": h(f"result-{n}")})
+            assert reply.status_code == 201, reply.text
+        city.settle()
+        yield city
 
 
 def verify(city: City, log: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.trust_api.harness import BANK, ISSUER, VERIFIER, City
+from tests.trust_api.harness import BANK, ISSUER, PG_URL, VERIFIER, City, start_city
 from tests.trust_api.samples import license_body
 from trust_api.auth import HEADER_ACCOUNT, address_of, issue_token, new_nonce, sign_request
 from trust_api.tables import chain_outbox, issuer_keys, jobs, license_events, licenses
@@ -31,6 +31,13 @@ from trust_api.tables import chain_outbox, issuer_keys, jobs, license_events, li
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 YEAR = 365 * 86400
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("set CITYCHAIN_TEST_DATABASE_URL to run on PostgreSQL")
+    yield from start_city(request.param, tmp_path_factory.mktemp(f"authz-{request.param}"))
 
 
 # --- sending requests as every kind of caller ------------------------------------------------

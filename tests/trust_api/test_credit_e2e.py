@@ -8,6 +8,7 @@ import itertools
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from license_registry.identifiers import calculate_usci_check
 from license_registry.keys import calculate_kid, generate_signing_key, public_key_of
 from license_registry.presented import datetime_text
 from tests.credit_ledger.test_consent_matrix import CONSENT_MATRIX
-from tests.trust_api.harness import BANK, ISSUER, City
+from tests.trust_api.harness import BANK, ISSUER, PG_URL, City, start_city
 from trust_api.tables_audit import consents
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
@@ -34,17 +35,21 @@ METHOD = f"did:citychain:{ENTERPRISE}#{calculate_kid(public_key_of(SEED)).hex()}
 _nonces = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def city(city: City) -> City:
-    """The session's city with the enterprise's key and three records, anchored."""
-    reply = city.client("issuer").post(f"/v1/enterprises/{ENTERPRISE}/keys",
-                                       json={"publicKey": public_key_of(SEED).hex()})
-    assert reply.status_code in (201, 409), reply.text
-    for record_type, content in (("CR-PEN", PENALTY), ("CR-RAT", RATING), ("CR-TAX", TAX)):
-        submitted = submit(city, record_type, content)
-        assert submitted.status_code == 201, submitted.text
-    city.settle()
-    return city
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("set CITYCHAIN_TEST_DATABASE_URL to run on PostgreSQL")
+    for city in start_city(request.param, tmp_path_factory.mktemp(f"credit-{request.param}"),
+                           TYPES):
+        reply = city.client("issuer").post(f"/v1/enterprises/{ENTERPRISE}/keys",
+                                           json={"publicKey": public_key_of(SEED).hex()})
+        assert reply.status_code == 201, reply.text
+        for record_type, content in (
+                ("CR-PEN", PENALTY), ("CR-RAT", RATING), ("CR-TAX", TAX)):
+            submitted = submit(city, record_type, content)
+            assert submitted.status_code == 201, submitted.text
+        city.settle()
+        yield city
 
 
 PENALTY = {"decisionNumber": "武市监罚〔2026〕12号", "violation": "未按规定公示年度报告",

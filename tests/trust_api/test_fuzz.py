@@ -52,7 +52,7 @@ import trust_api.routes
 from license_registry.city_code import MAX_CODE_CHARS, decode_city_code
 from license_registry.errors import FormatError
 from license_registry.presented import CLAIM_LICENSE, presented_from_claims
-from tests.trust_api.harness import City
+from tests.trust_api.harness import PG_URL, City, start_city
 from tests.trust_api.samples import license_body
 from trust_api.auth import canonical_query, new_nonce, sign_request
 from trust_api.client import TrustApiClient
@@ -68,6 +68,13 @@ KEY_REASONS = {"unknown_key", "signature_invalid"}
 STABLE_REASONS = FORMAT_REASONS | KEY_REASONS
 CODES = 1000
 SEED = 20_250_601
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("set CITYCHAIN_TEST_DATABASE_URL to run on PostgreSQL")
+    yield from start_city(request.param, tmp_path_factory.mktemp(f"fuzz-{request.param}"))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,18 @@ from sqlalchemy import select
 
 from chain.cli import main as cli
 from license_registry.city_code import decode_city_code
-from tests.trust_api.harness import ISSUER, City
+from tests.trust_api.harness import ISSUER, PG_URL, City, start_city
 from tests.trust_api.samples import license_body
 from trust_api.tables import licenses
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("set CITYCHAIN_TEST_DATABASE_URL to run on PostgreSQL")
+    yield from start_city(request.param, tmp_path_factory.mktemp(f"issuance-{request.param}"))
 
 
 def _count(city: City) -> int:

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from license_registry.qr import render_png, render_svg
 from sqlalchemy.exc import IntegrityError
 
 from license_registry.errors import Conflict, InvalidInput
 from license_registry.lifecycle import Action
+from license_registry.qr import render_png, render_svg
 from license_registry.trust import ROLE_ISSUER
 from trust_api.deps import CallerDep, PlatformDep
 from trust_api.models import BatchBody, JobBody, LicenseBody, ReasonBody, RenewBody
