@@ -122,15 +122,20 @@ _NOT_REACHED = "not reached: an earlier check failed"
 # A Check is immutable, so the common ones are made once and shared between verdicts.
 _UNREACHED = {name: Check(name, "skipped", None, _NOT_REACHED) for name in CHECKS}
 _PLAIN_PASSES = {name: Check(name, "pass", None, "") for name in CHECKS}
+# Passes whose detail recurs (a key and its department, a recognition) are shared too;
+# the anchoring detail names the latest anchor, so it is made each time.
+_SHARED_DETAILS = frozenset({"format", "signature", "trusted_key", "recognition"})
 _PASSES: dict[tuple[str, str], Check] = {}
 _MAX_SHARED_PASSES = 4096
 
 
 def _pass(name: str, detail: str) -> Check:
+    if name not in _SHARED_DETAILS:
+        return Check(name, "pass", None, detail)
     check = _PASSES.get((name, detail))
     if check is None:
         check = Check(name, "pass", None, detail)
-        if len(_PASSES) < _MAX_SHARED_PASSES:  # details name keys, departments, anchors
+        if len(_PASSES) < _MAX_SHARED_PASSES:
             _PASSES[(name, detail)] = check
     return check
 

@@ -21,7 +21,7 @@ from anchoring.anchored_log import AnchoredLog, chain_log_id
 from anchoring.note import Ed25519Signer
 from anchoring.store_sql import NodeCache, logs
 
-NODE_CACHE_ENTRIES = 200_000  # ≈ 40 MB; a proof over 10⁵ leaves needs ≈ 17 nodes
+NODE_CACHE_ENTRIES = 200_000  # ≈ 50 MB per process at most; a proof over 10⁵ leaves reads ≈ 17
 
 
 class LicenseLogs:
