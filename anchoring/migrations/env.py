@@ -2,44 +2,8 @@
 
 from __future__ import annotations
 
-from alembic import context
-
 from anchoring.migrations import VERSION_TABLE
-from anchoring.store_sql import make_engine, metadata
+from anchoring.migrations.history import run_environment
+from anchoring.store_sql import metadata
 
-config = context.config
-
-
-def run_offline() -> None:
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-        literal_binds=True, version_table=VERSION_TABLE,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    url = config.get_main_option("sqlalchemy.url")
-    if not url:
-        raise RuntimeError("no database: pass a URL or an Engine to anchoring.migrations.upgrade")
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            context.configure(connection=conn, target_metadata=metadata, version_table=VERSION_TABLE)
-            with context.begin_transaction():
-                context.run_migrations()
-    finally:
-        engine.dispose()
-
-
-if context.is_offline_mode():
-    run_offline()
-else:
-    run_online()
+run_environment(metadata, VERSION_TABLE)
